@@ -1,0 +1,343 @@
+// The only file that includes pybind11: converts numpy arrays and Python
+// values into views and configs, releases the GIL around the C++ work, and
+// turns C++ errors into Python exceptions (std::invalid_argument -> ValueError).
+#include <pybind11/functional.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/parallel.hpp"
+#include "core/rng.hpp"
+#include "core/types.hpp"
+#include "kernels/gemm.hpp"
+#include "model/network.hpp"
+#include "model/objective.hpp"
+#include "model/trainer.hpp"
+
+namespace py = pybind11;
+using namespace nc;
+
+namespace {
+
+template <class T>
+using Arr = py::array_t<T, py::array::c_style>;
+
+template <class T>
+Arr<T> as_array(const py::handle& o, const char* what) {
+  if (!py::isinstance<py::array>(o))
+    throw std::invalid_argument(std::string(what) + " must be a numpy array");
+  auto a = py::reinterpret_borrow<py::array>(o);
+  if (!py::dtype::of<T>().is(a.dtype()) && !a.dtype().equal(py::dtype::of<T>()))
+    throw std::invalid_argument(std::string(what) + " has the wrong dtype");
+  if (!(a.flags() & py::array::c_style))
+    throw std::invalid_argument(std::string(what) + " must be C-contiguous");
+  return py::reinterpret_borrow<Arr<T>>(a);
+}
+
+template <class T>
+T* mutable_ptr(const py::handle& o, int64_t expect, const char* what) {
+  if (o.is_none()) return nullptr;
+  Arr<T> a = as_array<T>(o, what);
+  if (!a.writeable()) throw std::invalid_argument(std::string(what) + " is read-only");
+  if (a.size() != expect)
+    throw std::invalid_argument(std::string(what) + " has " + std::to_string(a.size()) +
+                                " elements, expected " + std::to_string(expect));
+  return a.mutable_data();
+}
+
+template <class T>
+const T* const_ptr(const py::handle& o, int64_t expect, const char* what) {
+  if (o.is_none()) return nullptr;
+  Arr<T> a = as_array<T>(o, what);
+  if (a.size() != expect)
+    throw std::invalid_argument(std::string(what) + " has " + std::to_string(a.size()) +
+                                " elements, expected " + std::to_string(expect));
+  return a.data();
+}
+
+// X is a C-contiguous 2-d array, or a tuple (data, indices, indptr, n_rows,
+// n_cols) describing a CSR matrix with int64 indices. Checked in full: the
+// kernels trust what passes.
+template <class T>
+InputView<T> input_view(const py::handle& X, int64_t n_cols) {
+  InputView<T> v;
+  if (py::isinstance<py::tuple>(X)) {
+    auto t = py::reinterpret_borrow<py::tuple>(X);
+    if (t.size() != 5) throw std::invalid_argument("a CSR input is (data, indices, indptr, n_rows, n_cols)");
+    v.n_rows = t[3].cast<int64_t>();
+    v.n_cols = t[4].cast<int64_t>();
+    if (v.n_rows < 0) throw std::invalid_argument("negative number of rows");
+    Arr<int64_t> indptr = as_array<int64_t>(t[2], "indptr");
+    if (indptr.size() != v.n_rows + 1) throw std::invalid_argument("indptr has the wrong length");
+    const int64_t* ip = indptr.data();
+    if (ip[0] != 0) throw std::invalid_argument("indptr must start at 0");
+    for (int64_t i = 0; i < v.n_rows; ++i)
+      if (ip[i + 1] < ip[i]) throw std::invalid_argument("indptr must be non-decreasing");
+    const int64_t nnz = ip[v.n_rows];
+    Arr<int64_t> indices = as_array<int64_t>(t[1], "indices");
+    Arr<T> data = as_array<T>(t[0], "data");
+    if (indices.size() < nnz || data.size() < nnz)
+      throw std::invalid_argument("CSR data/indices shorter than indptr says");
+    const int64_t* ix = indices.data();
+    for (int64_t p = 0; p < nnz; ++p)
+      if (ix[p] < 0 || ix[p] >= v.n_cols) throw std::invalid_argument("CSR column index out of range");
+    v.data = data.data();
+    v.indices = ix;
+    v.indptr = ip;
+  } else {
+    Arr<T> a = as_array<T>(X, "X");
+    if (a.ndim() != 2) throw std::invalid_argument("X must be 2-dimensional");
+    v.n_rows = a.shape(0);
+    v.n_cols = a.shape(1);
+    v.dense = a.data();
+  }
+  if (v.n_cols != n_cols)
+    throw std::invalid_argument("X has " + std::to_string(v.n_cols) + " features, but the network expects " +
+                                std::to_string(n_cols));
+  return v;
+}
+
+const int64_t* index_ptr(const py::handle& o, int64_t* n, int64_t bound, const char* what) {
+  Arr<int64_t> a = as_array<int64_t>(o, what);
+  *n = a.size();
+  const int64_t* p = a.data();
+  for (int64_t i = 0; i < *n; ++i)
+    if (p[i] < 0 || p[i] >= bound) throw std::invalid_argument(std::string(what) + " out of range");
+  return p;
+}
+
+void check_signals() {
+  py::gil_scoped_acquire gil;
+  if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+}
+
+int resolve_threads(int n) { return n <= 0 ? hardware_threads() : n; }
+
+template <class T>
+TrainConfig parse_config(const py::dict& d) {
+  TrainConfig c;
+  const std::string solver = d["solver"].cast<std::string>();
+  if (solver == "sgd") c.solver = Solver::Sgd;
+  else if (solver == "adam") c.solver = Solver::Adam;
+  else throw std::invalid_argument("unknown stochastic solver '" + solver + "'");
+  const std::string sched = d["learning_rate"].cast<std::string>();
+  if (sched == "constant") c.schedule = Schedule::Constant;
+  else if (sched == "invscaling") c.schedule = Schedule::InvScaling;
+  else if (sched == "adaptive") c.schedule = Schedule::Adaptive;
+  else throw std::invalid_argument("unknown learning_rate schedule '" + sched + "'");
+  c.lr_init = d["learning_rate_init"].cast<double>();
+  c.power_t = d["power_t"].cast<double>();
+  c.momentum = d["momentum"].cast<double>();
+  c.nesterov = d["nesterovs_momentum"].cast<bool>();
+  c.beta1 = d["beta_1"].cast<double>();
+  c.beta2 = d["beta_2"].cast<double>();
+  c.epsilon = d["epsilon"].cast<double>();
+  c.alpha = d["alpha"].cast<double>();
+  c.tol = d["tol"].cast<double>();
+  c.n_iter_no_change = d["n_iter_no_change"].cast<double>();
+  c.shuffle = d["shuffle"].cast<bool>();
+  c.early_stopping = d["early_stopping"].cast<bool>();
+  c.incremental = d["incremental"].cast<bool>();
+  c.batch_size = d["batch_size"].cast<int64_t>();
+  c.max_iter = d["max_iter"].cast<int64_t>();
+  c.threads = resolve_threads(d["n_threads"].cast<int>());
+  c.classifier = d["classifier"].cast<bool>();
+  c.report_scale = d["report_scale"].cast<double>();
+  if (c.batch_size < 1) throw std::invalid_argument("batch_size must be >= 1");
+  if (c.max_iter < 1) throw std::invalid_argument("max_iter must be >= 1");
+  return c;
+}
+
+// A network of either precision, built from a plain spec.
+class PyNetwork {
+ public:
+  PyNetwork(int64_t n_in, std::vector<int64_t> units, const std::string& hidden,
+            const std::string& loss, const std::string& dtype) {
+    NetSpec s;
+    s.n_in = n_in;
+    s.units = std::move(units);
+    s.hidden = parse_activation(hidden);
+    if (s.hidden == Act::Softmax || s.hidden == Act::Exp)
+      throw std::invalid_argument("'" + hidden + "' is not a hidden activation");
+    s.loss = parse_loss(loss);
+    if (dtype == "float32") f32_ = std::make_unique<Network<float>>(s);
+    else if (dtype == "float64") f64_ = std::make_unique<Network<double>>(s);
+    else throw std::invalid_argument("dtype must be float32 or float64, got " + dtype);
+  }
+
+  std::string dtype() const { return f32_ ? "float32" : "float64"; }
+  int64_t n_params() const { return f32_ ? f32_->n_params() : f64_->n_params(); }
+  int64_t n_coefs() const { return f32_ ? f32_->n_coefs() : f64_->n_coefs(); }
+  int64_t n_in() const { return f32_ ? f32_->n_in() : f64_->n_in(); }
+  int64_t n_out() const { return f32_ ? f32_->n_out() : f64_->n_out(); }
+
+  py::array predict(const py::object& params, const py::object& X, int n_threads) const {
+    return f32_ ? predict_t(*f32_, params, X, n_threads) : predict_t(*f64_, params, X, n_threads);
+  }
+
+  py::tuple objective(const py::object& params, const py::object& X, const py::object& Y,
+                      const py::object& sw, double alpha, double report_scale,
+                      const py::object& grad, int n_threads) const {
+    return f32_ ? objective_t(*f32_, params, X, Y, sw, alpha, report_scale, grad, n_threads)
+                : objective_t(*f64_, params, X, Y, sw, alpha, report_scale, grad, n_threads);
+  }
+
+  void fit(const py::object& params, const py::object& opt_a, const py::object& opt_b,
+           const py::object& best, const py::object& X, const py::object& Y,
+           const py::object& sw, const py::object& train_idx, const py::object& val_idx,
+           const py::dict& config, TrainState& state, const py::object& on_epoch) const {
+    if (f32_) fit_t(*f32_, params, opt_a, opt_b, best, X, Y, sw, train_idx, val_idx, config, state, on_epoch);
+    else fit_t(*f64_, params, opt_a, opt_b, best, X, Y, sw, train_idx, val_idx, config, state, on_epoch);
+  }
+
+ private:
+  template <class T>
+  static py::array predict_t(const Network<T>& net, const py::object& params,
+                             const py::object& X, int n_threads) {
+    const T* p = const_ptr<T>(params, net.n_params(), "params");
+    InputView<T> v = input_view<T>(X, net.n_in());
+    Arr<T> out({v.n_rows, net.n_out()});
+    T* o = out.mutable_data();
+    const int threads = resolve_threads(n_threads);
+    {
+      py::gil_scoped_release release;
+      set_blas_threads(threads);
+      net.predict(p, v, o, threads);
+    }
+    return out;
+  }
+
+  template <class T>
+  static py::tuple objective_t(const Network<T>& net, const py::object& params,
+                               const py::object& X, const py::object& Y, const py::object& sw,
+                               double alpha, double report_scale, const py::object& grad,
+                               int n_threads) {
+    const T* p = const_ptr<T>(params, net.n_params(), "params");
+    InputView<T> v = input_view<T>(X, net.n_in());
+    const T* y = const_ptr<T>(Y, v.n_rows * net.n_out(), "y");
+    const T* w = const_ptr<T>(sw, v.n_rows, "sample_weight");
+    T* g = mutable_ptr<T>(grad, net.n_params(), "grad");
+    const int threads = resolve_threads(n_threads);
+    std::pair<double, double> r;
+    {
+      py::gil_scoped_release release;
+      set_blas_threads(threads);
+      r = full_objective(net, p, v, y, w, alpha, report_scale, g, threads);
+    }
+    return py::make_tuple(r.first, r.second);
+  }
+
+  template <class T>
+  static void fit_t(const Network<T>& net, const py::object& params, const py::object& opt_a,
+                    const py::object& opt_b, const py::object& best, const py::object& X,
+                    const py::object& Y, const py::object& sw, const py::object& train_idx,
+                    const py::object& val_idx, const py::dict& config, TrainState& state,
+                    const py::object& on_epoch) {
+    const TrainConfig cfg = parse_config<T>(config);
+    const int64_t P = net.n_params();
+    TrainBuffers<T> buf;
+    buf.params = mutable_ptr<T>(params, P, "params");
+    buf.opt_a = mutable_ptr<T>(opt_a, P, "optimizer state");
+    buf.opt_b = cfg.solver == Solver::Adam ? mutable_ptr<T>(opt_b, P, "optimizer state") : nullptr;
+    buf.best = cfg.early_stopping ? mutable_ptr<T>(best, P, "best parameters") : nullptr;
+    if (!buf.opt_a || (cfg.solver == Solver::Adam && !buf.opt_b))
+      throw std::invalid_argument("optimizer state buffers are required");
+    TrainData<T> d;
+    d.X = input_view<T>(X, net.n_in());
+    d.Y = const_ptr<T>(Y, d.X.n_rows * net.n_out(), "y");
+    d.sw = const_ptr<T>(sw, d.X.n_rows, "sample_weight");
+    d.train_idx = index_ptr(train_idx, &d.n_train, d.X.n_rows, "train indices");
+    d.val_idx = index_ptr(val_idx, &d.n_val, d.X.n_rows, "validation indices");
+    if (state.rng_keys.size() != size_t(MT19937::N))
+      throw std::invalid_argument("random state must have 624 keys");
+
+    typename Trainer<T>::EpochCallback cb;
+    if (!on_epoch.is_none()) {
+      cb = [&on_epoch](const EpochReport& r) {
+        py::gil_scoped_acquire gil;
+        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+        py::object res = on_epoch(r.n_iter, r.loss, r.val_score, r.lr, r.message);
+        return PyObject_IsTrue(res.ptr()) == 1;
+      };
+    }
+    Trainer<T> trainer(net, cfg);
+    py::gil_scoped_release release;
+    set_blas_threads(cfg.threads);
+    trainer.fit(d, buf, state, cb, check_signals);
+  }
+
+  std::unique_ptr<Network<float>> f32_;
+  std::unique_ptr<Network<double>> f64_;
+};
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "neurocore's C++ core: networks, losses, optimizers and the training loop";
+
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const std::invalid_argument& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const std::length_error& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const std::bad_alloc&) {
+      PyErr_SetString(PyExc_MemoryError, "out of memory in neurocore's core");
+    }
+  });
+
+  py::class_<TrainState>(m, "TrainState")
+      .def(py::init<>())
+      .def_readwrite("lr", &TrainState::lr)
+      .def_readwrite("adam_t", &TrainState::adam_t)
+      .def_readwrite("t", &TrainState::t)
+      .def_readwrite("no_improvement_count", &TrainState::no_improvement_count)
+      .def_readwrite("best_loss", &TrainState::best_loss)
+      .def_readwrite("best_val_score", &TrainState::best_val_score)
+      .def_readwrite("rng_pos", &TrainState::rng_pos)
+      .def_property(
+          "rng_keys",
+          [](const TrainState& s) {
+            return py::array_t<uint32_t>(py::ssize_t(s.rng_keys.size()), s.rng_keys.data());
+          },
+          [](TrainState& s, const py::array_t<uint32_t, py::array::c_style | py::array::forcecast>& a) {
+            if (a.size() != MT19937::N) throw std::invalid_argument("random state must have 624 keys");
+            s.rng_keys.assign(a.data(), a.data() + a.size());
+          })
+      .def_readonly("n_iter", &TrainState::n_iter)
+      .def_readonly("loss", &TrainState::loss)
+      .def_readonly("loss_curve", &TrainState::loss_curve)
+      .def_readonly("val_scores", &TrainState::val_scores)
+      .def_readonly("converged", &TrainState::converged)
+      .def_readonly("max_iter_reached", &TrainState::max_iter_reached)
+      .def_readonly("stopped_by_callback", &TrainState::stopped_by_callback);
+
+  py::class_<PyNetwork>(m, "Network")
+      .def(py::init<int64_t, std::vector<int64_t>, const std::string&, const std::string&,
+                    const std::string&>(),
+           py::arg("n_in"), py::arg("units"), py::arg("hidden_activation"), py::arg("loss"),
+           py::arg("dtype"))
+      .def_property_readonly("dtype", &PyNetwork::dtype)
+      .def_property_readonly("n_params", &PyNetwork::n_params)
+      .def_property_readonly("n_coefs", &PyNetwork::n_coefs)
+      .def_property_readonly("n_in", &PyNetwork::n_in)
+      .def_property_readonly("n_out", &PyNetwork::n_out)
+      .def("predict", &PyNetwork::predict, py::arg("params"), py::arg("X"), py::arg("n_threads"))
+      .def("objective", &PyNetwork::objective, py::arg("params"), py::arg("X"), py::arg("y"),
+           py::arg("sample_weight"), py::arg("alpha"), py::arg("report_scale"), py::arg("grad"),
+           py::arg("n_threads"))
+      .def("fit", &PyNetwork::fit, py::arg("params"), py::arg("opt_a"), py::arg("opt_b"),
+           py::arg("best"), py::arg("X"), py::arg("y"), py::arg("sample_weight"),
+           py::arg("train_idx"), py::arg("val_idx"), py::arg("config"), py::arg("state"),
+           py::arg("on_epoch"));
+
+  m.def("hardware_threads", &hardware_threads, "Number of processors OpenMP sees.");
+  m.def("blas_threads", &get_blas_threads, "Threads OpenBLAS currently uses.");
+}

@@ -1,0 +1,53 @@
+// Threading helpers: one place decides how many threads a loop gets, and
+// exceptions never leave an OpenMP region (the first is captured, rethrown after).
+#pragma once
+#include <cstdint>
+#include <exception>
+#include <mutex>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace nc {
+
+// Element counts below which an elementwise loop runs serially: waking a
+// thread team costs more than the work.
+constexpr int64_t kParallelMinElems = 1 << 15;
+
+inline int hardware_threads() {
+#ifdef _OPENMP
+  return omp_get_num_procs();
+#else
+  return 1;
+#endif
+}
+
+// Threads for a loop of `work` elements given the fit's thread budget.
+inline int threads_for(int64_t work, int budget) {
+  if (budget <= 1 || work < kParallelMinElems) return 1;
+  return budget;
+}
+
+// Collects the first exception thrown inside a parallel region.
+class ExceptionCollector {
+ public:
+  template <class F>
+  void run(F&& f) noexcept {
+    try {
+      f();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!ptr_) ptr_ = std::current_exception();
+    }
+  }
+  void rethrow() {
+    if (ptr_) std::rethrow_exception(ptr_);
+  }
+
+ private:
+  std::exception_ptr ptr_;
+  std::mutex mu_;
+};
+
+}  // namespace nc

@@ -1,0 +1,114 @@
+// Row-major GEMM: C = alpha * op(A) op(B) + beta * C, through OpenBLAS from the
+// scipy-openblas32 wheel, with a plain loop for tiny products where the BLAS
+// call overhead dominates. Never call this inside an OpenMP region.
+#pragma once
+#include <cblas.h>
+
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+
+namespace nc {
+
+// Below this many multiply-adds a plain loop beats the BLAS call.
+constexpr int64_t kSmallGemmFlops = 24 * 24 * 24;
+
+inline void set_blas_threads(int n) { scipy_openblas_set_num_threads(n < 1 ? 1 : n); }
+inline int get_blas_threads() { return scipy_openblas_get_num_threads(); }
+
+namespace detail {
+
+inline blasint to_blas(int64_t v) {
+  if (v > std::numeric_limits<blasint>::max())
+    throw std::invalid_argument("matrix dimension too large for 32-bit BLAS");
+  return static_cast<blasint>(v);
+}
+
+inline void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k,
+                      float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
+                      float beta, float* c, int64_t ldc) {
+  scipy_cblas_sgemm(CblasRowMajor, ta, tb, to_blas(m), to_blas(n), to_blas(k), alpha, a,
+                    to_blas(lda), b, to_blas(ldb), beta, c, to_blas(ldc));
+}
+inline void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k,
+                      double alpha, const double* a, int64_t lda, const double* b, int64_t ldb,
+                      double beta, double* c, int64_t ldc) {
+  scipy_cblas_dgemm(CblasRowMajor, ta, tb, to_blas(m), to_blas(n), to_blas(k), alpha, a,
+                    to_blas(lda), b, to_blas(ldb), beta, c, to_blas(ldc));
+}
+
+template <class T>
+inline void scale_c(T* c, int64_t m, int64_t n, int64_t ldc, T beta) {
+  for (int64_t i = 0; i < m; ++i) {
+    T* ci = c + i * ldc;
+    if (beta == T(0)) {
+      for (int64_t j = 0; j < n; ++j) ci[j] = T(0);
+    } else if (beta != T(1)) {
+      for (int64_t j = 0; j < n; ++j) ci[j] *= beta;
+    }
+  }
+}
+
+}  // namespace detail
+
+// c (m, n) = alpha * a (m, k) @ b (k, n) + beta * c
+template <class T>
+void gemm_nn(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T alpha = 1,
+             T beta = 0) {
+  if (m * n * k > kSmallGemmFlops) {
+    detail::blas_gemm(CblasNoTrans, CblasNoTrans, m, n, k, alpha, a, k, b, n, beta, c, n);
+    return;
+  }
+  detail::scale_c(c, m, n, n, beta);
+  for (int64_t i = 0; i < m; ++i) {
+    T* ci = c + i * n;
+    for (int64_t p = 0; p < k; ++p) {
+      const T av = alpha * a[i * k + p];
+      const T* bp = b + p * n;
+      for (int64_t j = 0; j < n; ++j) ci[j] += av * bp[j];
+    }
+  }
+}
+
+// c (m, n) = alpha * a^T @ b + beta * c, with a (k, m) and b (k, n)
+template <class T>
+void gemm_tn(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T alpha = 1,
+             T beta = 0) {
+  if (m * n * k > kSmallGemmFlops) {
+    detail::blas_gemm(CblasTrans, CblasNoTrans, m, n, k, alpha, a, m, b, n, beta, c, n);
+    return;
+  }
+  detail::scale_c(c, m, n, n, beta);
+  for (int64_t p = 0; p < k; ++p) {
+    const T* ap = a + p * m;
+    const T* bp = b + p * n;
+    for (int64_t i = 0; i < m; ++i) {
+      const T av = alpha * ap[i];
+      T* ci = c + i * n;
+      for (int64_t j = 0; j < n; ++j) ci[j] += av * bp[j];
+    }
+  }
+}
+
+// c (m, n) = alpha * a @ b^T + beta * c, with a (m, k) and b (n, k)
+template <class T>
+void gemm_nt(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T alpha = 1,
+             T beta = 0) {
+  if (m * n * k > kSmallGemmFlops) {
+    detail::blas_gemm(CblasNoTrans, CblasTrans, m, n, k, alpha, a, k, b, k, beta, c, n);
+    return;
+  }
+  detail::scale_c(c, m, n, n, beta);
+  for (int64_t i = 0; i < m; ++i) {
+    const T* ai = a + i * k;
+    T* ci = c + i * n;
+    for (int64_t j = 0; j < n; ++j) {
+      const T* bj = b + j * k;
+      T s = 0;
+      for (int64_t p = 0; p < k; ++p) s += ai[p] * bj[p];
+      ci[j] += alpha * s;
+    }
+  }
+}
+
+}  // namespace nc

@@ -1,0 +1,106 @@
+// Validation scores computed in C++ during training (scikit-learn's `score`):
+// accuracy for classifiers, R^2 (uniform average over outputs) for regressors.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace nc {
+
+// Accumulates a weighted score over chunks of rows.
+struct ScoreAccumulator {
+  // accuracy
+  double correct = 0, weight = 0;
+  // r2: per output weighted squared error; den is fixed by the targets
+  std::vector<double> sse, den;
+  bool nonfinite = false;
+
+  void reset(int64_t k) {
+    correct = weight = 0;
+    sse.assign(k, 0);
+    nonfinite = false;
+  }
+
+  // p, y: (rows, k); softmax: multiclass (argmax), else thresholded at 0.5.
+  template <class T>
+  void add_accuracy(const T* p, const T* y, const T* w, int64_t rows, int64_t k, bool softmax) {
+    for (int64_t i = 0; i < rows; ++i) {
+      const T* pi = p + i * k;
+      const T* yi = y + i * k;
+      const double wi = w ? double(w[i]) : 1.0;
+      bool ok = true;
+      for (int64_t j = 0; j < k; ++j)
+        if (!std::isfinite(pi[j])) nonfinite = true;
+      if (softmax) {
+        int64_t ap = 0, ay = 0;
+        for (int64_t j = 1; j < k; ++j) {
+          if (pi[j] > pi[ap]) ap = j;
+          if (yi[j] > yi[ay]) ay = j;
+        }
+        ok = ap == ay;
+      } else {
+        for (int64_t j = 0; j < k && ok; ++j) ok = (pi[j] > T(0.5)) == (yi[j] > T(0.5));
+      }
+      correct += ok ? wi : 0.0;
+      weight += wi;
+    }
+  }
+
+  // Two-pass weighted total sum of squares of the targets y (rows, k), once per fit.
+  template <class T>
+  void set_r2_targets(const T* y, const T* w, int64_t rows, int64_t k) {
+    den.assign(k, 0);
+    for (int64_t j = 0; j < k; ++j) {
+      double sw = 0, swy = 0;
+      for (int64_t i = 0; i < rows; ++i) {
+        const double wi = w ? double(w[i]) : 1.0;
+        sw += wi;
+        swy += wi * y[i * k + j];
+      }
+      const double mean = swy / sw;
+      double d = 0;
+      for (int64_t i = 0; i < rows; ++i) {
+        const double wi = w ? double(w[i]) : 1.0;
+        const double e = y[i * k + j] - mean;
+        d += wi * e * e;
+      }
+      den[j] = d;
+    }
+  }
+
+  template <class T>
+  void add_r2(const T* p, const T* y, const T* w, int64_t rows, int64_t k) {
+    for (int64_t i = 0; i < rows; ++i) {
+      const double wi = w ? double(w[i]) : 1.0;
+      for (int64_t j = 0; j < k; ++j) {
+        const double pv = p[i * k + j], yv = y[i * k + j];
+        if (!std::isfinite(pv)) nonfinite = true;
+        sse[j] += wi * (yv - pv) * (yv - pv);
+      }
+    }
+  }
+
+  double accuracy() const {
+    if (nonfinite) return std::numeric_limits<double>::quiet_NaN();
+    return weight > 0 ? correct / weight : 0.0;
+  }
+
+  // R^2 with scikit-learn's force_finite rule: a constant target gives 1 when
+  // predicted exactly, else 0.
+  double r2() const {
+    if (nonfinite) return std::numeric_limits<double>::quiet_NaN();
+    const size_t k = sse.size();
+    double total = 0;
+    for (size_t j = 0; j < k; ++j) {
+      if (den[j] == 0.0) {
+        total += sse[j] == 0.0 ? 1.0 : 0.0;
+      } else {
+        total += 1.0 - sse[j] / den[j];
+      }
+    }
+    return total / double(k);
+  }
+};
+
+}  // namespace nc

@@ -1,0 +1,341 @@
+// Trainer: the whole stochastic training loop (epochs, seeded shuffling,
+// mini-batches, loss, backward, one fused optimizer step, validation, early
+// stopping with the best weights kept, learning-rate schedule), following
+// scikit-learn's MLP `_fit_stochastic` rule for rule. Runs without the GIL;
+// calls back once per epoch (and checks for interrupts between mini-batches).
+#pragma once
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../core/rng.hpp"
+#include "../kernels/metrics.hpp"
+#include "../kernels/optimizers.hpp"
+#include "network.hpp"
+
+namespace nc {
+
+enum class Solver : int { Sgd, Adam };
+enum class Schedule : int { Constant, InvScaling, Adaptive };
+
+struct TrainConfig {
+  Solver solver = Solver::Adam;
+  Schedule schedule = Schedule::Constant;
+  double lr_init = 1e-3, power_t = 0.5, momentum = 0.9, beta1 = 0.9, beta2 = 0.999;
+  double epsilon = 1e-8, alpha = 1e-4, tol = 1e-4;
+  double n_iter_no_change = 10;  // may be +inf
+  bool nesterov = true, shuffle = true, early_stopping = false, incremental = false;
+  int64_t batch_size = 200, max_iter = 200;
+  int threads = 1;
+  bool classifier = true;     // validation score: accuracy, else R^2
+  double report_scale = 1.0;  // reported data loss = scale * objective's (1/K for squared error)
+};
+
+// Everything that outlives one call (the estimator's and optimizer's state),
+// plus what the call produced. The caller reads it even after an exception.
+struct TrainState {
+  // persistent
+  double lr = 1e-3;        // SGD's current learning rate
+  int64_t adam_t = 0;      // Adam's step count
+  int64_t t = 0;           // samples seen (scikit-learn's t_)
+  int64_t no_improvement_count = 0;
+  double best_loss = std::numeric_limits<double>::infinity();
+  double best_val_score = -std::numeric_limits<double>::infinity();
+  std::vector<uint32_t> rng_keys = std::vector<uint32_t>(MT19937::N, 0);
+  int rng_pos = MT19937::N;
+  // this call
+  int64_t n_iter = 0;
+  double loss = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> loss_curve, val_scores;
+  bool converged = false, max_iter_reached = false, stopped_by_callback = false;
+};
+
+struct EpochReport {
+  int64_t n_iter;
+  double loss, val_score, lr;
+  std::string message;  // stopping / schedule message, as scikit-learn prints it
+};
+
+// Data of one fit: X rows, targets Y (n, n_out), weights (n or null), and the
+// rows to train on and to validate on (indices into X).
+template <class T>
+struct TrainData {
+  InputView<T> X;
+  const T* Y = nullptr;
+  const T* sw = nullptr;
+  const int64_t* train_idx = nullptr;
+  int64_t n_train = 0;
+  const int64_t* val_idx = nullptr;
+  int64_t n_val = 0;
+};
+
+// Flat buffers, all of length n_params, owned by the caller.
+template <class T>
+struct TrainBuffers {
+  T* params = nullptr;
+  T* opt_a = nullptr;  // SGD velocity, or Adam first moment
+  T* opt_b = nullptr;  // Adam second moment
+  T* best = nullptr;   // best parameters seen (early stopping), or null
+};
+
+template <class T>
+class Trainer {
+ public:
+  using EpochCallback = std::function<bool(const EpochReport&)>;
+  using InterruptCheck = std::function<void()>;
+
+  Trainer(const Network<T>& net, const TrainConfig& cfg) : net_(net), cfg_(cfg) {}
+
+  void fit(const TrainData<T>& data, TrainBuffers<T> buf, TrainState& st,
+           const EpochCallback& on_epoch, const InterruptCheck& check_interrupt) {
+    const int64_t n = data.n_train;
+    if (n <= 0) throw std::invalid_argument("no training samples");
+    if (cfg_.early_stopping && data.n_val < 1)
+      throw std::invalid_argument("early stopping needs validation samples");
+    const int64_t B = std::max<int64_t>(1, std::min(cfg_.batch_size, n));
+    const int threads = std::max(1, cfg_.threads);
+    const bool dense = !data.X.sparse();
+    const bool identity_rows = !cfg_.shuffle && isIdentity(data.train_idx, n);
+    const int64_t P = net_.n_params();
+
+    Workspace<T> ws;
+    net_.reserve(ws, B, dense, true);
+    std::vector<T> grads(static_cast<size_t>(P), T(0));
+    std::vector<int64_t> sample_idx(static_cast<size_t>(n)), perm(static_cast<size_t>(n));
+    std::vector<int64_t> tmp(static_cast<size_t>(n)), rows_idx(static_cast<size_t>(B));
+    std::iota(sample_idx.begin(), sample_idx.end(), int64_t(0));
+
+    MT19937 rng;
+    rng.set_state(st.rng_keys.data(), st.rng_pos);
+    struct RngSave {  // hand the stream back whatever happens
+      MT19937& r; TrainState& s;
+      ~RngSave() { int p; r.get_state(s.rng_keys.data(), &p); s.rng_pos = p; }
+    } rng_save{rng, st};
+
+    if (cfg_.early_stopping && !cfg_.classifier)
+      val_score_.set_r2_targets_gathered(data, net_.n_out());
+
+    st.n_iter = 0;
+    st.loss_curve.clear();
+    st.val_scores.clear();
+    st.converged = st.max_iter_reached = st.stopped_by_callback = false;
+
+    using clock = std::chrono::steady_clock;
+    auto last_check = clock::now();
+    const auto check_every = std::chrono::milliseconds(50);
+
+    for (int64_t it = 0; it < cfg_.max_iter; ++it) {
+      if (cfg_.shuffle) {
+        std::iota(perm.begin(), perm.end(), int64_t(0));
+        rng.shuffle(perm.data(), n);
+        for (int64_t i = 0; i < n; ++i) tmp[size_t(i)] = sample_idx[size_t(perm[size_t(i)])];
+        sample_idx.swap(tmp);
+      }
+      double accumulated = 0;
+      for (int64_t start = 0; start < n; start += B) {
+        const int64_t rows = std::min(B, n - start);
+        for (int64_t r = 0; r < rows; ++r)
+          rows_idx[size_t(r)] = data.train_idx[sample_idx[size_t(start + r)]];
+        accumulated += step(data, buf, st, ws, grads.data(), rows_idx.data(), rows,
+                            identity_rows ? rows_idx[0] : -1, threads) *
+                       double(rows);
+        if (check_interrupt && clock::now() - last_check > check_every) {
+          check_interrupt();
+          last_check = clock::now();
+        }
+      }
+      st.n_iter += 1;
+      st.loss = accumulated / double(n);
+      st.t += n;
+      st.loss_curve.push_back(st.loss);
+
+      double val = std::numeric_limits<double>::quiet_NaN();
+      if (cfg_.early_stopping) {
+        val = validation_score(data, buf.params, ws, threads);
+        st.val_scores.push_back(val);
+        if (val < st.best_val_score + cfg_.tol) {
+          st.no_improvement_count += 1;
+        } else {
+          st.no_improvement_count = 0;
+        }
+        if (val > st.best_val_score) {
+          st.best_val_score = val;
+          if (buf.best) std::copy(buf.params, buf.params + P, buf.best);
+        }
+      } else {
+        if (st.loss > st.best_loss - cfg_.tol) {
+          st.no_improvement_count += 1;
+        } else {
+          st.no_improvement_count = 0;
+        }
+        if (st.loss < st.best_loss) st.best_loss = st.loss;
+      }
+      if (cfg_.solver == Solver::Sgd && cfg_.schedule == Schedule::InvScaling)
+        st.lr = cfg_.lr_init / std::pow(double(st.t + 1), cfg_.power_t);
+
+      std::string message;
+      bool stop = false;
+      if (double(st.no_improvement_count) > cfg_.n_iter_no_change) {
+        char head[256];
+        if (cfg_.early_stopping) {
+          std::snprintf(head, sizeof head,
+                        "Validation score did not improve more than tol=%f for %lld "
+                        "consecutive epochs.",
+                        cfg_.tol, (long long)cfg_.n_iter_no_change);
+        } else {
+          std::snprintf(head, sizeof head,
+                        "Training loss did not improve more than tol=%f for %lld "
+                        "consecutive epochs.",
+                        cfg_.tol, (long long)cfg_.n_iter_no_change);
+        }
+        message = head;
+        if (cfg_.solver == Solver::Sgd && cfg_.schedule == Schedule::Adaptive) {
+          if (st.lr <= 1e-6) {
+            message += " Learning rate too small. Stopping.";
+            stop = true;
+          } else {
+            st.lr /= 5.0;
+            char tail[96];
+            std::snprintf(tail, sizeof tail, " Setting learning rate to %f", st.lr);
+            message += tail;
+            st.no_improvement_count = 0;
+          }
+        } else {
+          message += " Stopping.";
+          stop = true;
+        }
+        st.converged = stop;
+      }
+      if (on_epoch) {
+        const double lr_now = cfg_.solver == Solver::Sgd ? st.lr : cfg_.lr_init;
+        if (on_epoch(EpochReport{st.n_iter, st.loss, val, lr_now, message})) {
+          st.stopped_by_callback = true;
+          stop = true;
+        }
+      } else if (check_interrupt) {
+        check_interrupt();
+        last_check = clock::now();
+      }
+      if (stop || cfg_.incremental) break;
+      if (st.n_iter == cfg_.max_iter) st.max_iter_reached = true;
+    }
+    if (cfg_.early_stopping && buf.best) std::copy(buf.best, buf.best + P, buf.params);
+  }
+
+ private:
+  static bool isIdentity(const int64_t* idx, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+      if (idx[i] != i) return false;
+    return true;
+  }
+
+  // One mini-batch: gather, forward, loss, backward, optimizer step. Returns
+  // the batch loss as scikit-learn reports it (mean loss plus L2 penalty).
+  double step(const TrainData<T>& data, TrainBuffers<T>& buf, TrainState& st, Workspace<T>& ws,
+              T* grads, const int64_t* idx, int64_t rows, int64_t contiguous_start,
+              int threads) {
+    const int64_t K = net_.n_out(), D = net_.n_in();
+    Batch<T> in;
+    if (data.X.sparse()) {
+      in.csr = &data.X;
+      in.rows_idx = idx;
+    } else if (contiguous_start >= 0) {
+      in.dense = data.X.dense + contiguous_start * D;
+    } else {
+      gather_rows(ws.input.data(), data.X.dense, idx, rows, D, threads);
+      in.dense = ws.input.data();
+    }
+    gather_rows(ws.y.data(), data.Y, idx, rows, K, 1);
+    double sw_sum = double(rows);
+    const T* sw = nullptr;
+    if (data.sw) {
+      sw_sum = 0;
+      for (int64_t r = 0; r < rows; ++r) {
+        ws.sw[size_t(r)] = data.sw[idx[r]];
+        sw_sum += double(ws.sw[size_t(r)]);
+      }
+      sw = ws.sw.data();
+      if (!(sw_sum > 0)) return 0.0;  // a batch of zero weight carries no gradient
+    }
+    net_.forward(buf.params, in, rows, ws, true, threads);
+    const double data_loss = net_.loss_backward(buf.params, in, ws.y.data(), sw, rows,
+                                                T(1.0 / sw_sum), grads, ws, false, threads);
+    double penalty = 0;
+    if (cfg_.alpha > 0) {
+      penalty = 0.5 * cfg_.alpha * net_.coef_sq_norm(buf.params) / sw_sum;
+      net_.add_l2_grad(buf.params, grads, T(cfg_.alpha / sw_sum));
+    }
+    const int64_t P = net_.n_params();
+    if (cfg_.solver == Solver::Sgd) {
+      sgd_step(buf.params, buf.opt_a, grads, P, st.lr, cfg_.momentum, cfg_.nesterov, threads);
+    } else {
+      st.adam_t += 1;
+      adam_step(buf.params, buf.opt_a, buf.opt_b, grads, P, cfg_.lr_init, cfg_.beta1,
+                cfg_.beta2, cfg_.epsilon, st.adam_t, threads);
+    }
+    return cfg_.report_scale * data_loss / sw_sum + penalty;
+  }
+
+  double validation_score(const TrainData<T>& data, const T* params, Workspace<T>& ws,
+                          int threads) {
+    const int64_t K = net_.n_out(), D = net_.n_in();
+    const int64_t B = ws.cap;
+    val_score_.correct = val_score_.weight = 0;
+    std::fill(val_score_.sse.begin(), val_score_.sse.end(), 0.0);
+    if (val_score_.sse.size() != size_t(K)) val_score_.sse.assign(size_t(K), 0.0);
+    val_score_.nonfinite = false;
+    for (int64_t s = 0; s < data.n_val; s += B) {
+      const int64_t rows = std::min(B, data.n_val - s);
+      const int64_t* idx = data.val_idx + s;
+      Batch<T> in;
+      if (data.X.sparse()) {
+        in.csr = &data.X;
+        in.rows_idx = idx;
+      } else {
+        gather_rows(ws.input.data(), data.X.dense, idx, rows, D, threads);
+        in.dense = ws.input.data();
+      }
+      gather_rows(ws.y.data(), data.Y, idx, rows, K, 1);
+      const T* sw = nullptr;
+      if (data.sw) {
+        for (int64_t r = 0; r < rows; ++r) ws.sw[size_t(r)] = data.sw[idx[r]];
+        sw = ws.sw.data();
+      }
+      const T* p = net_.forward(params, in, rows, ws, false, threads);
+      if (cfg_.classifier) {
+        val_score_.add_accuracy(p, ws.y.data(), sw, rows, K,
+                                output_activation(net_.spec().loss) == Act::Softmax);
+      } else {
+        val_score_.add_r2(p, ws.y.data(), sw, rows, K);
+      }
+    }
+    return cfg_.classifier ? val_score_.accuracy() : val_score_.r2();
+  }
+
+  struct ValScore : ScoreAccumulator {
+    void set_r2_targets_gathered(const TrainData<T>& data, int64_t K) {
+      std::vector<T> y(static_cast<size_t>(data.n_val * K)), w;
+      for (int64_t i = 0; i < data.n_val; ++i)
+        for (int64_t j = 0; j < K; ++j) y[size_t(i * K + j)] = data.Y[data.val_idx[i] * K + j];
+      if (data.sw) {
+        w.resize(size_t(data.n_val));
+        for (int64_t i = 0; i < data.n_val; ++i) w[size_t(i)] = data.sw[data.val_idx[i]];
+      }
+      set_r2_targets(y.data(), data.sw ? w.data() : nullptr, data.n_val, K);
+    }
+  };
+
+  const Network<T>& net_;
+  TrainConfig cfg_;
+  ValScore val_score_;
+};
+
+}  // namespace nc

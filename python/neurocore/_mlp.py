@@ -1,0 +1,1268 @@
+"""MLPClassifier and MLPRegressor: scikit-learn's estimators over neurocore's C++ core.
+
+The estimators validate parameters and data once, at this boundary, with
+scikit-learn's own tools, then hand plain arrays and a network spec to
+``neurocore._core``. Parameters live in one flat buffer (scikit-learn's packing
+order: every kernel, then every bias); ``coefs_`` and ``intercepts_`` are views
+into it. The training loop, including shuffling, early stopping and the
+learning-rate schedule, runs in C++ and follows scikit-learn's
+``_multilayer_perceptron.py`` rule for rule, drawing from the same random
+stream, so a float64 fit reproduces scikit-learn's weights.
+"""
+
+import os
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    _fit_context,
+    is_classifier,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from . import _core
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def _resolve_dtype(dtype):
+    if isinstance(dtype, str):
+        return np.dtype(_DTYPES[dtype])
+    return np.dtype(dtype)
+
+
+def _resolve_n_jobs(n_jobs):
+    """Threads for OpenMP and OpenBLAS: None or -1 means every core, -k every core but k-1."""
+    n_cpus = os.cpu_count() or 1
+    if n_jobs is None:
+        return n_cpus
+    if n_jobs < 0:
+        return max(1, n_cpus + 1 + n_jobs)
+    return int(n_jobs)
+
+
+def _lbfgs_iprint_options(iprint):
+    try:  # scikit-learn knows which scipy versions still take iprint
+        from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
+
+        return _get_additional_lbfgs_options_dict("iprint", iprint)
+    except ImportError:  # pragma: no cover
+        return {}
+
+
+def _check_lbfgs_result(result, max_iter):
+    try:
+        from sklearn.utils.optimize import _check_optimize_result
+
+        return _check_optimize_result("lbfgs", result, max_iter)
+    except ImportError:  # pragma: no cover
+        if not result.success:
+            warnings.warn(
+                f"lbfgs failed to converge: {result.message}", ConvergenceWarning
+            )
+        return min(result.nit, max_iter)
+
+
+class BaseMultilayerPerceptron(BaseEstimator):
+    """Base class for MLP classification and regression.
+
+    Warning: This class should not be used directly. Use derived classes instead.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
+        "dtype": [
+            StrOptions(set(_DTYPES)),
+            Options(type, {np.float32, np.float64}),
+        ],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        activation,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate,
+        learning_rate_init,
+        power_t,
+        max_iter,
+        loss,
+        shuffle,
+        random_state,
+        tol,
+        verbose,
+        warm_start,
+        momentum,
+        nesterovs_momentum,
+        early_stopping,
+        validation_fraction,
+        beta_1,
+        beta_2,
+        epsilon,
+        n_iter_no_change,
+        max_fun,
+        n_jobs,
+        dtype,
+    ):
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.n_jobs = n_jobs
+        self.dtype = dtype
+
+    # ------------------------------------------------------------------
+    # the flat parameter buffer and the C++ network
+
+    def _core_loss(self):
+        if self.out_activation_ == "softmax":
+            return "log_loss"
+        if self.out_activation_ == "logistic":
+            return "binary_log_loss"
+        return self.loss  # squared_error or poisson
+
+    def _report_scale(self):
+        # scikit-learn reports the squared error averaged over outputs, while
+        # its gradient (and our objective) sums them
+        if self._core_loss() == "squared_error":
+            return 1.0 / self.n_outputs_
+        return 1.0
+
+    def _network(self):
+        net = getattr(self, "_net", None)
+        if net is None or net.dtype != self._params.dtype.name:
+            net = _core.Network(
+                int(self._layer_units[0]),
+                [int(u) for u in self._layer_units[1:]],
+                self.activation if self.n_layers_ > 2 else "identity",
+                self._core_loss(),
+                self._params.dtype.name,
+            )
+            self._net = net
+        return net
+
+    def _bind_views(self):
+        """Make coefs_ and intercepts_ views into the flat parameter buffer."""
+        units = self._layer_units
+        coefs, intercepts = [], []
+        start = 0
+        for fan_in, fan_out in zip(units[:-1], units[1:]):
+            end = start + fan_in * fan_out
+            coefs.append(self._params[start:end].reshape(fan_in, fan_out))
+            start = end
+        for fan_out in units[1:]:
+            intercepts.append(self._params[start : start + fan_out])
+            start += fan_out
+        self.coefs_ = coefs
+        self.intercepts_ = intercepts
+
+    def _sync_user_params(self):
+        """Copy coefs_/intercepts_ into the buffer if the user replaced them."""
+        units = self._layer_units
+        coefs = getattr(self, "coefs_", None)
+        intercepts = getattr(self, "intercepts_", None)
+        if coefs is None or intercepts is None:
+            return
+        if len(coefs) != len(units) - 1 or len(intercepts) != len(units) - 1:
+            raise ValueError(
+                "coefs_ and intercepts_ must have one entry per layer "
+                f"({len(units) - 1}); got {len(coefs)} and {len(intercepts)}."
+            )
+        replaced = any(
+            not np.shares_memory(a, self._params) for a in list(coefs) + list(intercepts)
+        )
+        if not replaced:
+            return
+        new = []
+        for i, (fan_in, fan_out) in enumerate(zip(units[:-1], units[1:])):
+            c = np.asarray(coefs[i])
+            if c.shape != (fan_in, fan_out):
+                raise ValueError(
+                    f"coefs_[{i}] has shape {c.shape}, expected {(fan_in, fan_out)}."
+                )
+            new.append(c.ravel())
+        for i, fan_out in enumerate(units[1:]):
+            b = np.asarray(intercepts[i])
+            if b.shape != (fan_out,):
+                raise ValueError(
+                    f"intercepts_[{i}] has shape {b.shape}, expected {(fan_out,)}."
+                )
+            new.append(b)
+        self._params[:] = np.concatenate(new)
+        self._bind_views()
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state = dict(state)
+        # views are rebuilt on load; the C++ network is rebuilt lazily
+        for key in ("coefs_", "intercepts_", "_net"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "_params" in self.__dict__:
+            self._bind_views()
+
+    # ------------------------------------------------------------------
+    # fitting
+
+    def _compute_dtype(self):
+        return _resolve_dtype(self.dtype)
+
+    def _prepare_X(self, X):
+        """X as the C++ core takes it: C-contiguous dense, or a CSR tuple."""
+        if sp.issparse(X):
+            X = X.tocsr()
+            return (
+                np.ascontiguousarray(X.data, dtype=self._params.dtype),
+                np.ascontiguousarray(X.indices, dtype=np.int64),
+                np.ascontiguousarray(X.indptr, dtype=np.int64),
+                X.shape[0],
+                X.shape[1],
+            )
+        return np.ascontiguousarray(X, dtype=self._params.dtype)
+
+    def _initialize(self, y, layer_units, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self._layer_units = list(layer_units)
+        if not is_classifier(self):
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+        elif self._label_binarizer.y_type_ == "multiclass":
+            self.out_activation_ = "softmax"
+        else:
+            self.out_activation_ = "logistic"
+
+        n_coefs = sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
+        n_params = n_coefs + sum(layer_units[1:])
+        params = np.empty(n_params, dtype=dtype)
+        # scikit-learn's Glorot-uniform initialisation, drawn in its order
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        c_off, b_off = 0, n_coefs
+        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            coef = self._random_state.uniform(-bound, bound, (fan_in, fan_out))
+            intercept = self._random_state.uniform(-bound, bound, fan_out)
+            params[c_off : c_off + fan_in * fan_out] = coef.ravel()
+            params[b_off : b_off + fan_out] = intercept
+            c_off += fan_in * fan_out
+            b_off += fan_out
+        self._params = params
+        self._net = None
+        self._bind_views()
+        self._best_params = params.copy()
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        hidden_layer_sizes = self.hidden_layer_sizes
+        if not hasattr(hidden_layer_sizes, "__iter__"):
+            hidden_layer_sizes = [hidden_layer_sizes]
+        hidden_layer_sizes = list(hidden_layer_sizes)
+        if any(
+            not isinstance(h, (Integral, np.integer)) or isinstance(h, bool)
+            for h in hidden_layer_sizes
+        ):
+            raise ValueError(
+                f"hidden_layer_sizes must contain integers, got {hidden_layer_sizes}."
+            )
+        if np.any(np.array(hidden_layer_sizes) <= 0):
+            raise ValueError(
+                "hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes
+            )
+
+        first_pass = not hasattr(self, "coefs_") or (
+            not self.warm_start and not incremental
+        )
+        dtype = self._compute_dtype()
+        X, y = self._validate_input(X, y, incremental, reset=first_pass, dtype=dtype)
+        n_samples, n_features = X.shape
+
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+            sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
+
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        n_outputs = y.shape[1]
+        layer_units = [n_features] + hidden_layer_sizes + [n_outputs]
+
+        self._random_state = check_random_state(self.random_state)
+
+        if first_pass:
+            self._initialize(y, layer_units, dtype)
+        else:
+            if list(layer_units) != list(self._layer_units):
+                raise ValueError(
+                    f"The network has layers {self._layer_units}, but this data and "
+                    f"hidden_layer_sizes need {layer_units}; fit with warm_start=False "
+                    "to start a new network."
+                )
+            if self._params.dtype != dtype:
+                # the user changed dtype between calls: continue in the new precision
+                self._params = self._params.astype(dtype)
+                self._best_params = self._best_params.astype(dtype)
+                self._net = None
+                if hasattr(self, "_optimizer"):
+                    del self._optimizer
+                self._bind_views()
+            self._sync_user_params()
+            self.n_outputs_ = n_outputs
+
+        y = np.ascontiguousarray(y, dtype=dtype)
+        Xc = self._prepare_X(X)
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._fit_stochastic(Xc, y, sample_weight, incremental)
+        elif self.solver == "lbfgs":
+            self._fit_lbfgs(Xc, y, sample_weight)
+
+        if not np.isfinite(self._params).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may"
+                " contain large values and need to be preprocessed."
+            )
+        return self
+
+    def _fit_lbfgs(self, Xc, y, sample_weight):
+        net = self._network()
+        params = self._params
+        grad = np.empty_like(params)
+        n_threads = _resolve_n_jobs(self.n_jobs)
+        report_scale = self._report_scale()
+        last = {}
+
+        def fun(x):
+            params[:] = x
+            obj, reported = net.objective(
+                params, Xc, y, sample_weight, float(self.alpha), report_scale, grad,
+                n_threads,
+            )
+            last["x"] = x.copy()
+            last["reported"] = reported
+            return obj, grad.astype(np.float64)
+
+        iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
+        opt_res = scipy.optimize.minimize(
+            fun,
+            params.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            options={
+                "maxfun": self.max_fun,
+                "maxiter": self.max_iter,
+                "gtol": self.tol,
+                **_lbfgs_iprint_options(iprint),
+            },
+        )
+        self.n_iter_ = _check_lbfgs_result(opt_res, self.max_iter)
+        params[:] = opt_res.x
+        if "x" in last and np.array_equal(last["x"], opt_res.x):
+            self.loss_ = float(last["reported"])
+        else:
+            self.loss_ = float(
+                net.objective(
+                    params, Xc, y, sample_weight, float(self.alpha), report_scale,
+                    grad, n_threads,
+                )[1]
+            )
+
+    def _new_optimizer_state(self, n_params, dtype):
+        return {
+            "solver": self.solver,
+            "a": np.zeros(n_params, dtype=dtype),
+            "b": np.zeros(n_params, dtype=dtype) if self.solver == "adam" else None,
+            "lr": float(self.learning_rate_init),
+            "t": 0,
+        }
+
+    def _validation_split(self, y, sample_weight):
+        """Indices of scikit-learn's train/validation split (same random draws)."""
+        n = y.shape[0]
+        stratify = None
+        if is_classifier(self):
+            if self.n_outputs_ == 1:
+                stratify = y
+            elif self.out_activation_ == "softmax":
+                # multiclass: stratify on the class, as scikit-learn documents
+                stratify = np.argmax(y, axis=1)
+        train_idx, val_idx = train_test_split(
+            np.arange(n, dtype=np.int64),
+            random_state=self._random_state,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+        if val_idx.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        return np.ascontiguousarray(train_idx), np.ascontiguousarray(val_idx)
+
+    def _fit_stochastic(self, Xc, y, sample_weight, incremental):
+        params = self._params
+        opt = getattr(self, "_optimizer", None)
+        if (
+            not incremental
+            or opt is None
+            or opt["solver"] != self.solver
+            or opt["a"].shape != params.shape
+        ):
+            opt = self._new_optimizer_state(params.shape[0], params.dtype)
+            self._optimizer = opt
+
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+
+        n_all = y.shape[0]
+        if self.early_stopping:
+            train_idx, val_idx = self._validation_split(y, sample_weight)
+        else:
+            train_idx = np.arange(n_all, dtype=np.int64)
+            val_idx = np.empty(0, dtype=np.int64)
+        n_samples = train_idx.shape[0]
+
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped"
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+
+        state = _core.TrainState()
+        state.lr = float(opt["lr"])
+        state.adam_t = int(opt["t"])
+        state.t = int(self.t_)
+        state.no_improvement_count = int(self._no_improvement_count)
+        state.best_loss = np.inf if self.best_loss_ is None else float(self.best_loss_)
+        state.best_val_score = (
+            -np.inf
+            if self.best_validation_score_ is None
+            else float(self.best_validation_score_)
+        )
+        _, keys, pos, _, _ = self._random_state.get_state(legacy=True)
+        state.rng_keys = keys
+        state.rng_pos = int(pos)
+
+        config = {
+            "solver": self.solver,
+            "learning_rate": self.learning_rate,
+            "learning_rate_init": float(self.learning_rate_init),
+            "power_t": float(self.power_t),
+            "momentum": float(self.momentum),
+            "nesterovs_momentum": bool(self.nesterovs_momentum),
+            "beta_1": float(self.beta_1),
+            "beta_2": float(self.beta_2),
+            "epsilon": float(self.epsilon),
+            "alpha": float(self.alpha),
+            "tol": float(self.tol),
+            "n_iter_no_change": float(self.n_iter_no_change),
+            "shuffle": bool(self.shuffle),
+            "early_stopping": bool(self.early_stopping),
+            "incremental": bool(incremental),
+            "batch_size": batch_size,
+            "max_iter": int(self.max_iter),
+            "n_threads": _resolve_n_jobs(self.n_jobs),
+            "classifier": is_classifier(self),
+            "report_scale": self._report_scale(),
+        }
+        on_epoch = self._epoch_printer() if self.verbose else None
+        try:
+            self._network().fit(
+                params,
+                opt["a"],
+                opt["b"],
+                self._best_params if self.early_stopping else None,
+                Xc,
+                y,
+                sample_weight,
+                train_idx,
+                val_idx,
+                config,
+                state,
+                on_epoch,
+            )
+        finally:
+            # whatever happened (even Ctrl-C), record what was completed
+            self.n_iter_ = int(state.n_iter)
+            self.t_ = int(state.t)
+            if state.n_iter > 0:
+                self.loss_ = float(state.loss)
+            self.loss_curve_.extend(state.loss_curve)
+            if self.early_stopping:
+                self.validation_scores_.extend(state.val_scores)
+                self.best_validation_score_ = float(state.best_val_score)
+            else:
+                self.best_loss_ = float(state.best_loss)
+            self._no_improvement_count = int(state.no_improvement_count)
+            opt["lr"] = float(state.lr)
+            opt["t"] = int(state.adam_t)
+            self._random_state.set_state(
+                ("MT19937", np.asarray(state.rng_keys, dtype=np.uint32), state.rng_pos, 0, 0.0)
+            )
+        if state.max_iter_reached and not incremental:
+            warnings.warn(
+                "Stochastic Optimizer: Maximum iterations (%d) "
+                "reached and the optimization hasn't converged yet." % self.max_iter,
+                ConvergenceWarning,
+            )
+
+    def _epoch_printer(self):
+        early_stopping = self.early_stopping
+
+        def on_epoch(n_iter, loss, val_score, lr, message):
+            print("Iteration %d, loss = %.8f" % (n_iter, loss))
+            if early_stopping:
+                print("Validation score: %f" % val_score)
+            if message:
+                print(message)
+            return False
+
+        return on_epoch
+
+    # ------------------------------------------------------------------
+    # prediction
+
+    def _forward_pass_fast(self, X, check_input=True):
+        """Output-layer activations for X, computed in C++."""
+        if check_input:
+            X = validate_data(
+                self,
+                X,
+                accept_sparse=["csr", "csc"],
+                reset=False,
+                dtype=self._params.dtype,
+                order="C",
+            )
+        Xc = self._prepare_X(X)
+        return self._network().predict(self._params, Xc, _resolve_n_jobs(self.n_jobs))
+
+    def _score_with_function(self, X, y, sample_weight, score_function):
+        y_pred = self._predict(X, check_input=False)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return score_function(y, y_pred, sample_weight=sample_weight)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic"
+                " optimizers. %s is not stochastic." % self.solver
+            )
+        return True
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels in classification, real numbers in
+            regression).
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            Returns a trained MLP model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+_SHARED_PARAMS_DOC = """
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element represents the number of neurons in the ith hidden layer.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation function for the hidden layers: 'identity' (f(x) = x),
+        'logistic' (f(x) = 1 / (1 + exp(-x))), 'tanh' (f(x) = tanh(x)) or
+        'relu' (f(x) = max(0, x)).
+
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        The solver for weight optimization: 'lbfgs' (scipy's L-BFGS-B on the
+        full-data loss and gradient computed in C++), 'sgd' (stochastic
+        gradient descent with momentum) or 'adam' (Kingma and Ba's Adam).
+
+    alpha : float, default=0.0001
+        Strength of the L2 regularization term, divided by the sample size (or
+        the sum of sample weights) when added to the loss.
+
+    batch_size : int or 'auto', default='auto'
+        Size of minibatches for stochastic optimizers; 'auto' means
+        ``min(200, n_samples)``.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning rate schedule for ``solver='sgd'``: 'constant' keeps
+        ``learning_rate_init``; 'invscaling' uses
+        ``learning_rate_init / pow(t, power_t)``; 'adaptive' divides the rate by
+        5 each time ``n_iter_no_change`` consecutive epochs fail to improve by
+        ``tol``.
+
+    learning_rate_init : float, default=0.001
+        The initial learning rate ('sgd' and 'adam').
+
+    power_t : float, default=0.5
+        The exponent of the inverse scaling learning rate.
+
+    max_iter : int, default=200
+        Maximum number of iterations: epochs for the stochastic solvers,
+        iterations for 'lbfgs'.
+
+    shuffle : bool, default=True
+        Whether to shuffle samples in each iteration (stochastic solvers).
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialization, the train/validation split and shuffling.
+        The same seed (and ``n_jobs``) gives bit-identical weights.
+
+    tol : float, default=1e-4
+        Tolerance for the optimization: training stops when the loss or the
+        validation score does not improve by at least ``tol`` for
+        ``n_iter_no_change`` consecutive iterations.
+
+    verbose : bool, default=False
+        Whether to print progress messages to stdout.
+
+    warm_start : bool, default=False
+        Reuse the solution of the previous call to fit as initialization.
+
+    momentum : float, default=0.9
+        Momentum for gradient descent update ('sgd'), between 0 and 1.
+
+    nesterovs_momentum : bool, default=True
+        Whether to use Nesterov's momentum ('sgd' with momentum > 0).
+
+    early_stopping : bool, default=False
+        Whether to hold out ``validation_fraction`` of the training data
+        (stratified for classifiers, except multilabel) and stop when the
+        validation score stops improving; the best weights are restored.
+
+    validation_fraction : float, default=0.1
+        The proportion of training data to set aside for early stopping.
+
+    beta_1 : float, default=0.9
+        Exponential decay rate for estimates of the first moment ('adam').
+
+    beta_2 : float, default=0.999
+        Exponential decay rate for estimates of the second moment ('adam').
+
+    epsilon : float, default=1e-8
+        Value for numerical stability in 'adam'.
+
+    n_iter_no_change : int, default=10
+        Maximum number of epochs without ``tol`` improvement (stochastic solvers).
+
+    max_fun : int, default=15000
+        Maximum number of loss function calls ('lbfgs').
+
+    n_jobs : int, default=None
+        Threads for the C++ core (OpenMP loops and OpenBLAS). ``None`` or -1
+        uses every core, -2 every core but one, and so on; 1 keeps to one core
+        (useful inside a parallel grid search).
+
+    dtype : {'float32', 'float64'} or numpy float type, default='float32'
+        Precision of the parameters and of all computation. float64 reproduces
+        scikit-learn's weights to rounding; float32 is faster.
+"""
+
+
+class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
+    __doc__ = (
+        """Multi-layer Perceptron classifier, trained in C++.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
+    the same parameters, defaults, attributes and results, plus ``n_jobs`` and
+    ``dtype``. It optimizes the log-loss with L-BFGS, SGD or Adam; softmax
+    output for multiclass, logistic output for binary and multilabel targets.
+
+    Parameters
+    ----------"""
+        + _SHARED_PARAMS_DOC
+        + """
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray of shape (n_classes,)
+        Class labels for each output.
+
+    loss_ : float
+        The current loss computed with the loss function.
+
+    best_loss_ : float or None
+        The minimum loss reached by the solver throughout fitting (None with
+        early stopping, where ``best_validation_score_`` is tracked instead).
+
+    loss_curve_ : list of shape (n_iter_,)
+        The loss at the end of each training step (stochastic solvers).
+
+    validation_scores_ : list of shape (n_iter_,) or None
+        The accuracy on the held-out validation set at each iteration, with
+        ``early_stopping=True``; None otherwise.
+
+    best_validation_score_ : float or None
+        The best validation accuracy, with ``early_stopping=True``.
+
+    t_ : int
+        The number of training samples seen by the solver during fitting.
+
+    coefs_ : list of shape (n_layers - 1,)
+        The ith element is the weight matrix of layer i, shape (fan_in, fan_out),
+        a view into the flat parameter buffer.
+
+    intercepts_ : list of shape (n_layers - 1,)
+        The ith element is the bias vector of layer i + 1.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    n_iter_ : int
+        The number of iterations the solver has run.
+
+    n_layers_ : int
+        Number of layers.
+
+    n_outputs_ : int
+        Number of outputs.
+
+    out_activation_ : str
+        Name of the output activation function.
+
+    See Also
+    --------
+    MLPRegressor : Multi-layer Perceptron regressor.
+    sklearn.neural_network.MLPClassifier : The scikit-learn original.
+
+    Examples
+    --------
+    >>> from neurocore import MLPClassifier
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.model_selection import train_test_split
+    >>> X, y = make_classification(n_samples=100, random_state=1)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y,
+    ...                                                     random_state=1)
+    >>> clf = MLPClassifier(random_state=1, max_iter=300).fit(X_train, y_train)
+    >>> clf.predict(X_test[:5, :]).shape
+    (5,)
+    >>> clf.score(X_test, y_test) > 0.8
+    True
+    """
+    )
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        n_jobs=None,
+        dtype="float32",
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            loss="log_loss",
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            n_jobs=n_jobs,
+            dtype=dtype,
+        )
+
+    def _validate_input(self, X, y, incremental, reset, dtype):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=dtype,
+            order="C",
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+
+        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same "
+                        "classes as in the previous call to fit. Previously "
+                        f"got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    "`y` has classes not in `self.classes_`. "
+                    f"`self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
+        y = self._label_binarizer.transform(y).astype(bool)
+        return X, y
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron classifier.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray, shape (n_samples,) or (n_samples, n_classes)
+            The predicted classes.
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        return self._label_binarizer.inverse_transform(y_pred)
+
+    def _score(self, X, y, sample_weight=None):
+        return self._score_with_function(
+            X, y, sample_weight=sample_weight, score_function=accuracy_score
+        )
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with a single iteration over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        y : array-like of shape (n_samples,)
+            The target values.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        classes : array of shape (n_classes,), default=None
+            Classes across all calls to partial_fit; required on the first call
+            and ignored afterwards. ``y`` need not contain every class.
+
+        Returns
+        -------
+        self : object
+            Trained MLP model.
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict_log_proba(self, X):
+        """Return the log of probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_y_prob : ndarray of shape (n_samples, n_classes)
+            The predicted log-probability of the sample for each class in the
+            model, where classes are ordered as they are in ``self.classes_``.
+            Equivalent to ``log(predict_proba(X))``.
+        """
+        y_prob = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(y_prob, out=y_prob)
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_samples, n_classes)
+            The predicted probability of the sample for each class in the model,
+            where classes are ordered as they are in ``self.classes_``.
+        """
+        check_is_fitted(self)
+        y_pred = self._forward_pass_fast(X)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        if y_pred.ndim == 1:
+            return np.vstack([1 - y_pred, y_pred]).T
+        return y_pred
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
+    __doc__ = (
+        """Multi-layer Perceptron regressor, trained in C++.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`:
+    the same parameters, defaults, attributes and results, plus ``n_jobs`` and
+    ``dtype``. Identity output with (half) squared error, or exponential
+    output with (half) Poisson deviance.
+
+    Parameters
+    ----------
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        The loss function: half squared error, or half Poisson deviance with a
+        log link (exponential output), which requires ``y >= 0``."""
+        + _SHARED_PARAMS_DOC
+        + """
+    Attributes
+    ----------
+    loss_ : float
+        The current loss computed with the loss function.
+
+    best_loss_ : float or None
+        The minimum loss reached by the solver throughout fitting.
+
+    loss_curve_ : list of shape (n_iter_,)
+        Loss value evaluated at the end of each training step.
+
+    validation_scores_ : list of shape (n_iter_,) or None
+        The R2 score on the held-out validation set at each iteration, with
+        ``early_stopping=True``; None otherwise.
+
+    best_validation_score_ : float or None
+        The best validation R2 score, with ``early_stopping=True``.
+
+    t_ : int
+        The number of training samples seen by the solver during fitting.
+
+    coefs_ : list of shape (n_layers - 1,)
+        The ith element is the weight matrix of layer i, a view into the flat
+        parameter buffer.
+
+    intercepts_ : list of shape (n_layers - 1,)
+        The ith element is the bias vector of layer i + 1.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    n_iter_ : int
+        The number of iterations the solver has run.
+
+    n_layers_ : int
+        Number of layers.
+
+    n_outputs_ : int
+        Number of outputs.
+
+    out_activation_ : str
+        Name of the output activation function.
+
+    See Also
+    --------
+    MLPClassifier : Multi-layer Perceptron classifier.
+    sklearn.neural_network.MLPRegressor : The scikit-learn original.
+
+    Examples
+    --------
+    >>> from neurocore import MLPRegressor
+    >>> from sklearn.datasets import make_regression
+    >>> X, y = make_regression(n_samples=200, n_features=20, random_state=1)
+    >>> regr = MLPRegressor(random_state=1, max_iter=2000, tol=0.1).fit(X, y)
+    >>> regr.score(X, y) > 0.9
+    True
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        n_jobs=None,
+        dtype="float32",
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            loss=loss,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            n_jobs=n_jobs,
+            dtype=dtype,
+        )
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values.
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if y_pred.shape[1] == 1:
+            return y_pred.ravel()
+        return y_pred
+
+    def _score(self, X, y, sample_weight=None):
+        return self._score_with_function(
+            X, y, sample_weight=sample_weight, score_function=r2_score
+        )
+
+    def _validate_input(self, X, y, incremental, reset, dtype):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=True,
+            dtype=dtype,
+            order="C",
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError(
+                "loss='poisson' requires non-negative targets y, got min(y) = "
+                f"{np.min(y)}."
+            )
+        return X, y
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with a single iteration over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            Trained MLP model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
