@@ -1,0 +1,159 @@
+"""Gradient checks in float64 with central differences.
+
+Every hidden activation, every output loss, the Dense layer (with dense and
+sparse input) and whole networks are checked through the C++ objective on the
+packed parameter vector, whose gradient the core computes by backpropagation.
+"""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.neural_network._base import LOSS_FUNCTIONS
+
+from neurocore import _core
+
+HIDDEN = ["identity", "logistic", "tanh", "relu"]
+LOSSES = ["squared_error", "log_loss", "binary_log_loss", "poisson"]
+
+
+def _targets(loss, rng, n, k):
+    if loss == "log_loss":
+        return np.eye(k)[rng.randint(0, k, n)]
+    if loss == "binary_log_loss":
+        return (rng.rand(n, k) > 0.5).astype(float)
+    if loss == "poisson":
+        return rng.poisson(2.0, size=(n, k)).astype(float)
+    return rng.randn(n, k)
+
+
+def _objective(net, params, X, Y, sw, alpha):
+    grad = np.empty_like(params)
+    obj, _ = net.objective(params, X, Y, sw, alpha, 1.0, grad, 1)
+    return obj, grad
+
+
+def _check_gradient(net, X, Y, sw=None, alpha=0.0, seed=0, eps=1e-6, rtol=1e-6):
+    rng = np.random.RandomState(seed)
+    params = rng.uniform(-0.5, 0.5, net.n_params)
+    _, grad = _objective(net, params, X, Y, sw, alpha)
+    numeric = np.empty_like(params)
+    for i in range(params.size):
+        p = params.copy()
+        p[i] += eps
+        up, _ = _objective(net, p, X, Y, sw, alpha)
+        p[i] -= 2 * eps
+        down, _ = _objective(net, p, X, Y, sw, alpha)
+        numeric[i] = (up - down) / (2 * eps)
+    scale = max(1.0, np.abs(numeric).max())
+    np.testing.assert_allclose(grad, numeric, rtol=rtol, atol=rtol * scale)
+    # the check must be able to fail: a perturbed gradient is caught
+    assert not np.allclose(grad * 1.01, numeric, rtol=rtol, atol=rtol * scale)
+
+
+@pytest.mark.parametrize("activation", HIDDEN)
+def test_hidden_activation_gradient(activation):
+    rng = np.random.RandomState(1)
+    X = rng.randn(7, 4)
+    # relu's kink: keep pre-activations away from 0 by a random data shift
+    Y = rng.randn(7, 2)
+    net = _core.Network(4, [5, 2], activation, "squared_error", "float64")
+    _check_gradient(net, X, Y)
+
+
+@pytest.mark.parametrize(
+    "loss, k",
+    [(loss, k) for loss in LOSSES for k in (1, 3) if not (loss == "log_loss" and k == 1)],
+)
+def test_output_loss_gradient(loss, k):
+    rng = np.random.RandomState(2)
+    X = rng.randn(9, 3)
+    Y = _targets(loss, rng, 9, k)
+    net = _core.Network(3, [4, k], "tanh", loss, "float64")
+    _check_gradient(net, X, Y)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_loss_value_matches_scikit_learn(loss):
+    """The fused stable losses equal scikit-learn's definitions."""
+    rng = np.random.RandomState(3)
+    k = 3
+    X = rng.randn(11, 3)
+    Y = _targets(loss, rng, 11, k)
+    sw = rng.uniform(0.5, 2.0, 11)
+    net = _core.Network(3, [k], "relu", loss, "float64")  # a single Dense layer
+    params = rng.uniform(-1, 1, net.n_params)
+    out = net.predict(params, X, 1)
+    grad = np.empty_like(params)
+    _, reported = net.objective(params, X, Y, sw, 0.0, 1.0, grad, 1)
+    expected = LOSS_FUNCTIONS[loss](Y, out, sw)
+    if loss == "squared_error":
+        expected *= k  # scikit-learn reports the mean over outputs; we sum them
+    np.testing.assert_allclose(reported, expected, rtol=1e-10)
+
+
+def test_dense_layer_alone_with_weights_and_l2():
+    rng = np.random.RandomState(4)
+    X = rng.randn(8, 5)
+    Y = rng.randn(8, 2)
+    sw = rng.uniform(0.1, 3.0, 8)
+    net = _core.Network(5, [2], "relu", "squared_error", "float64")
+    _check_gradient(net, X, Y, sw=sw, alpha=0.3)
+
+
+def test_deep_network_gradient():
+    rng = np.random.RandomState(5)
+    X = rng.randn(10, 4)
+    Y = np.eye(3)[rng.randint(0, 3, 10)]
+    net = _core.Network(4, [6, 5, 4, 3], "tanh", "log_loss", "float64")
+    _check_gradient(net, X, Y, sw=rng.uniform(0.5, 1.5, 10), alpha=0.1)
+
+
+def test_large_network_gradient_uses_blas_path():
+    """Big enough that every GEMM goes through OpenBLAS, checked on a sample of coordinates."""
+    rng = np.random.RandomState(6)
+    X = rng.randn(64, 40)
+    Y = np.eye(4)[rng.randint(0, 4, 64)]
+    net = _core.Network(40, [48, 4], "logistic", "log_loss", "float64")
+    params = rng.uniform(-0.2, 0.2, net.n_params)
+    _, grad = _objective(net, params, X, Y, None, 0.01)
+    for i in rng.choice(params.size, 60, replace=False):
+        p = params.copy()
+        p[i] += 1e-6
+        up, _ = _objective(net, p, X, Y, None, 0.01)
+        p[i] -= 2e-6
+        down, _ = _objective(net, p, X, Y, None, 0.01)
+        assert abs((up - down) / 2e-6 - grad[i]) < 1e-7 + 1e-5 * abs(grad[i])
+
+
+def test_sparse_input_gradient_equals_dense():
+    rng = np.random.RandomState(7)
+    X = rng.randn(12, 6)
+    X[rng.rand(12, 6) < 0.6] = 0.0
+    Y = rng.randn(12, 2)
+    net = _core.Network(6, [5, 2], "relu", "squared_error", "float64")
+    Xs = sp.csr_matrix(X)
+    csr = (Xs.data, Xs.indices.astype(np.int64), Xs.indptr.astype(np.int64), 12, 6)
+    params = rng.uniform(-0.5, 0.5, net.n_params)
+    obj_d, g_d = _objective(net, params, X, Y, None, 0.0)
+    obj_s, g_s = _objective(net, params, csr, Y, None, 0.0)
+    np.testing.assert_allclose(obj_s, obj_d, rtol=1e-12)
+    np.testing.assert_allclose(g_s, g_d, rtol=1e-10, atol=1e-12)
+    _check_gradient(net, csr, Y)
+
+
+def test_float32_gradient_close_to_float64():
+    rng = np.random.RandomState(8)
+    X = rng.randn(30, 5)
+    Y = np.eye(3)[rng.randint(0, 3, 30)]
+    n64 = _core.Network(5, [7, 3], "relu", "log_loss", "float64")
+    n32 = _core.Network(5, [7, 3], "relu", "log_loss", "float32")
+    params = rng.uniform(-0.5, 0.5, n64.n_params)
+    g64 = np.empty_like(params)
+    g32 = np.empty(params.size, dtype=np.float32)
+    o64, _ = n64.objective(params, X, Y, None, 0.0, 1.0, g64, 1)
+    o32, _ = n32.objective(
+        params.astype(np.float32), X.astype(np.float32), Y.astype(np.float32), None,
+        0.0, 1.0, g32, 1,
+    )
+    np.testing.assert_allclose(o32, o64, rtol=1e-5)
+    np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-5)
