@@ -57,13 +57,13 @@ def test_sgd_steps_match_numpy(nesterov, momentum):
     )
     est.partial_fit(X, y)
     p = est._params.copy()
-    v = est._optimizer["a"].copy()
+    v = est._optimizer.a.copy()
     for _ in range(N_STEPS):
         g = _gradient(est, X, y)
         p, v = sgd_reference(p, v, g, 0.05, momentum, nesterov)
         est.partial_fit(X, y)
         np.testing.assert_allclose(est._params, p, rtol=1e-12, atol=1e-14)
-        np.testing.assert_allclose(est._optimizer["a"], v, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(est._optimizer.a, v, rtol=1e-12, atol=1e-14)
     assert not np.allclose(p, est._params + 1e-6)
 
 
@@ -78,16 +78,16 @@ def test_adam_steps_match_numpy(betas):
     )
     est.partial_fit(X, y)
     p = est._params.copy()
-    m, v, t = est._optimizer["a"].copy(), est._optimizer["b"].copy(), est._optimizer["t"]
+    m, v, t = est._optimizer.a.copy(), est._optimizer.b.copy(), est._optimizer.t
     assert t == 1
     for _ in range(N_STEPS):
         g = _gradient(est, X, y)
         p, m, v, t = adam_reference(p, m, v, g, t, 0.01, b1, b2, 1e-7)
         est.partial_fit(X, y)
-        assert est._optimizer["t"] == t
+        assert est._optimizer.t == t
         np.testing.assert_allclose(est._params, p, rtol=1e-12, atol=1e-14)
-        np.testing.assert_allclose(est._optimizer["a"], m, rtol=1e-12, atol=1e-15)
-        np.testing.assert_allclose(est._optimizer["b"], v, rtol=1e-12, atol=1e-18)
+        np.testing.assert_allclose(est._optimizer.a, m, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(est._optimizer.b, v, rtol=1e-12, atol=1e-18)
 
 
 def test_invscaling_and_adaptive_learning_rates():
@@ -101,7 +101,7 @@ def test_invscaling_and_adaptive_learning_rates():
     for k in range(1, 4):
         est.partial_fit(X, y)
         assert est.t_ == k * len(X)
-        assert est._optimizer["lr"] == pytest.approx(0.1 / (est.t_ + 1) ** 0.25, rel=1e-12)
+        assert est._optimizer.lr == pytest.approx(0.1 / (est.t_ + 1) ** 0.25, rel=1e-12)
 
     # a learning rate so small nothing improves: every n_iter_no_change + 1
     # epochs the adaptive schedule divides it by 5, until it drops below 1e-6
@@ -111,9 +111,9 @@ def test_invscaling_and_adaptive_learning_rates():
         random_state=0,
     )
     est = MLPRegressor(dtype="float64", **params).fit(X, y)
-    assert est._optimizer["lr"] == pytest.approx(1e-5 / 25, rel=1e-12)
+    assert est._optimizer.lr == pytest.approx(1e-5 / 25, rel=1e-12)
     # epoch 1 sets best_loss_; then 3 epochs at 1e-5, 3 at 2e-6, 3 at 4e-7 (< 1e-6: stop)
     assert est.n_iter_ == 10
     reference = SkMLPRegressor(**params).fit(X, y)
     assert reference.n_iter_ == est.n_iter_
-    assert reference._optimizer.learning_rate == pytest.approx(est._optimizer["lr"])
+    assert reference._optimizer.learning_rate == pytest.approx(est._optimizer.lr)

@@ -49,6 +49,8 @@ _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
 def _resolve_dtype(dtype):
+    if dtype is None:
+        return None
     if isinstance(dtype, str):
         return np.dtype(_DTYPES[dtype])
     return np.dtype(dtype)
@@ -84,6 +86,36 @@ def _check_lbfgs_result(result, max_iter):
                 f"lbfgs failed to converge: {result.message}", ConvergenceWarning
             )
         return min(result.nit, max_iter)
+
+
+class _OptimizerState:
+    """State of the stochastic optimizer that outlives one call (partial_fit).
+
+    ``a`` and ``b`` are flat buffers the C++ step updates in place (SGD
+    velocities; Adam first and second moments); ``lr`` is SGD's current rate
+    and ``t`` Adam's step count. ``learning_rate`` mirrors scikit-learn's
+    optimizer attribute of that name.
+    """
+
+    def __init__(self, solver, n_params, dtype, learning_rate_init, beta_1, beta_2):
+        self.solver = solver
+        self.a = np.zeros(n_params, dtype=dtype)
+        self.b = np.zeros(n_params, dtype=dtype) if solver == "adam" else None
+        self.learning_rate_init = float(learning_rate_init)
+        self.lr = float(learning_rate_init)
+        self.t = 0
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+
+    @property
+    def learning_rate(self):
+        if self.solver == "adam" and self.t > 0:
+            return (
+                self.learning_rate_init
+                * np.sqrt(1 - self.beta_2**self.t)
+                / (1 - self.beta_1**self.t)
+            )
+        return self.lr
 
 
 class BaseMultilayerPerceptron(BaseEstimator):
@@ -127,6 +159,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
         "dtype": [
+            None,
             StrOptions(set(_DTYPES)),
             Options(type, {np.float32, np.float64}),
         ],
@@ -272,7 +305,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         state = super().__getstate__()
         state = dict(state)
         # views are rebuilt on load; the C++ network is rebuilt lazily
-        for key in ("coefs_", "intercepts_", "_net"):
+        for key in ("coefs_", "intercepts_", "_net", "_last_reported_loss"):
             state.pop(key, None)
         return state
 
@@ -344,6 +377,49 @@ class BaseMultilayerPerceptron(BaseEstimator):
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
 
+    def _adopt_user_params(self, y, layer_units, dtype):
+        """Start from coefs_ / intercepts_ the user assigned to an unfitted estimator."""
+        coefs, intercepts = list(self.coefs_), list(getattr(self, "intercepts_", []))
+        units = [layer_units[0]] + [np.shape(c)[1] if np.ndim(c) == 2 else -1 for c in coefs]
+        if list(units) != list(layer_units):
+            raise ValueError(
+                f"coefs_ assigned by hand describe layers {units}, but this data and "
+                f"hidden_layer_sizes need {layer_units}."
+            )
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self._layer_units = list(layer_units)
+        if not hasattr(self, "out_activation_"):
+            if not is_classifier(self):
+                self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+            elif self._label_binarizer.y_type_ == "multiclass":
+                self.out_activation_ = "softmax"
+            else:
+                self.out_activation_ = "logistic"
+        n_params = sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
+        n_params += sum(layer_units[1:])
+        self._params = np.zeros(n_params, dtype=dtype)
+        self.coefs_, self.intercepts_ = coefs, intercepts
+        self._sync_user_params()
+        self._best_params = self._params.copy()
+        self._net = None
+        for name, value in (("n_iter_", 0), ("t_", 0), ("_no_improvement_count", 0)):
+            if not hasattr(self, name):
+                setattr(self, name, value)
+        if self.solver in _STOCHASTIC_SOLVERS:
+            if not hasattr(self, "loss_curve_"):
+                self.loss_curve_ = []
+            if self.early_stopping:
+                self.validation_scores_ = getattr(self, "validation_scores_", None) or []
+                self.best_validation_score_ = getattr(
+                    self, "best_validation_score_", -np.inf
+                )
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = getattr(self, "best_loss_", np.inf)
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
     def _fit(self, X, y, sample_weight=None, incremental=False):
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
@@ -365,7 +441,11 @@ class BaseMultilayerPerceptron(BaseEstimator):
             not self.warm_start and not incremental
         )
         dtype = self._compute_dtype()
-        X, y = self._validate_input(X, y, incremental, reset=first_pass, dtype=dtype)
+        X, y = self._validate_input(
+            X, y, incremental, reset=first_pass,
+            dtype=(np.float64, np.float32) if dtype is None else dtype,
+        )
+        dtype = X.dtype
         n_samples, n_features = X.shape
 
         if sample_weight is not None:
@@ -381,6 +461,8 @@ class BaseMultilayerPerceptron(BaseEstimator):
 
         if first_pass:
             self._initialize(y, layer_units, dtype)
+        elif not hasattr(self, "_params"):
+            self._adopt_user_params(y, layer_units, dtype)
         else:
             if list(layer_units) != list(self._layer_units):
                 raise ValueError(
@@ -414,23 +496,37 @@ class BaseMultilayerPerceptron(BaseEstimator):
             )
         return self
 
-    def _fit_lbfgs(self, Xc, y, sample_weight):
-        net = self._network()
+    def _loss_grad_lbfgs(self, packed_coef_inter, X, y, sample_weight=None, *_):
+        """Loss and gradient of the packed parameter vector (set as the parameters).
+
+        The objective is the mean loss plus ``alpha / 2 * ||W||^2 / n`` (sums of
+        sample weights in place of n), computed in C++ over the whole data;
+        extra positional arguments (scikit-learn's workspaces) are ignored.
+        """
         params = self._params
+        params[:] = packed_coef_inter
+        Xc = X if isinstance(X, tuple) else self._prepare_X(X)
+        n = Xc[3] if isinstance(Xc, tuple) else Xc.shape[0]
+        Y = np.ascontiguousarray(y, dtype=params.dtype).reshape(n, -1)
+        if sample_weight is not None:
+            sample_weight = np.ascontiguousarray(sample_weight, dtype=params.dtype)
         grad = np.empty_like(params)
-        n_threads = _resolve_n_jobs(self.n_jobs)
-        report_scale = self._report_scale()
+        obj, reported = self._network().objective(
+            params, Xc, Y, sample_weight, float(self.alpha), self._report_scale(), grad,
+            _resolve_n_jobs(self.n_jobs),
+        )
+        self._last_reported_loss = reported
+        return obj, grad.astype(np.float64)
+
+    def _fit_lbfgs(self, Xc, y, sample_weight):
+        params = self._params
         last = {}
 
         def fun(x):
-            params[:] = x
-            obj, reported = net.objective(
-                params, Xc, y, sample_weight, float(self.alpha), report_scale, grad,
-                n_threads,
-            )
+            out = self._loss_grad_lbfgs(x, Xc, y, sample_weight)
             last["x"] = x.copy()
-            last["reported"] = reported
-            return obj, grad.astype(np.float64)
+            last["reported"] = self._last_reported_loss
+            return out
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
         opt_res = scipy.optimize.minimize(
@@ -450,21 +546,15 @@ class BaseMultilayerPerceptron(BaseEstimator):
         if "x" in last and np.array_equal(last["x"], opt_res.x):
             self.loss_ = float(last["reported"])
         else:
-            self.loss_ = float(
-                net.objective(
-                    params, Xc, y, sample_weight, float(self.alpha), report_scale,
-                    grad, n_threads,
-                )[1]
-            )
+            self._loss_grad_lbfgs(opt_res.x, Xc, y, sample_weight)
+            self.loss_ = float(self._last_reported_loss)
+        del self._last_reported_loss
 
     def _new_optimizer_state(self, n_params, dtype):
-        return {
-            "solver": self.solver,
-            "a": np.zeros(n_params, dtype=dtype),
-            "b": np.zeros(n_params, dtype=dtype) if self.solver == "adam" else None,
-            "lr": float(self.learning_rate_init),
-            "t": 0,
-        }
+        return _OptimizerState(
+            self.solver, n_params, dtype, self.learning_rate_init, self.beta_1,
+            self.beta_2,
+        )
 
     def _validation_split(self, y, sample_weight):
         """Indices of scikit-learn's train/validation split (same random draws)."""
@@ -472,7 +562,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         stratify = None
         if is_classifier(self):
             if self.n_outputs_ == 1:
-                stratify = y
+                stratify = y > 0.5
             elif self.out_activation_ == "softmax":
                 # multiclass: stratify on the class, as scikit-learn documents
                 stratify = np.argmax(y, axis=1)
@@ -495,8 +585,9 @@ class BaseMultilayerPerceptron(BaseEstimator):
         if (
             not incremental
             or opt is None
-            or opt["solver"] != self.solver
-            or opt["a"].shape != params.shape
+            or opt.solver != self.solver
+            or opt.a.shape != params.shape
+            or opt.a.dtype != params.dtype
         ):
             opt = self._new_optimizer_state(params.shape[0], params.dtype)
             self._optimizer = opt
@@ -523,8 +614,8 @@ class BaseMultilayerPerceptron(BaseEstimator):
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
         state = _core.TrainState()
-        state.lr = float(opt["lr"])
-        state.adam_t = int(opt["t"])
+        state.lr = float(opt.lr)
+        state.adam_t = int(opt.t)
         state.t = int(self.t_)
         state.no_improvement_count = int(self._no_improvement_count)
         state.best_loss = np.inf if self.best_loss_ is None else float(self.best_loss_)
@@ -563,8 +654,8 @@ class BaseMultilayerPerceptron(BaseEstimator):
         try:
             self._network().fit(
                 params,
-                opt["a"],
-                opt["b"],
+                opt.a,
+                opt.b,
                 self._best_params if self.early_stopping else None,
                 Xc,
                 y,
@@ -588,8 +679,8 @@ class BaseMultilayerPerceptron(BaseEstimator):
             else:
                 self.best_loss_ = float(state.best_loss)
             self._no_improvement_count = int(state.no_improvement_count)
-            opt["lr"] = float(state.lr)
-            opt["t"] = int(state.adam_t)
+            opt.lr = float(state.lr)
+            opt.t = int(state.adam_t)
             self._random_state.set_state(
                 ("MT19937", np.asarray(state.rng_keys, dtype=np.uint32), state.rng_pos, 0, 0.0)
             )
@@ -764,9 +855,10 @@ _SHARED_PARAMS_DOC = """
         uses every core, -2 every core but one, and so on; 1 keeps to one core
         (useful inside a parallel grid search).
 
-    dtype : {'float32', 'float64'} or numpy float type, default='float32'
+    dtype : {'float32', 'float64'}, numpy float type or None, default='float32'
         Precision of the parameters and of all computation. float64 reproduces
-        scikit-learn's weights to rounding; float32 is faster.
+        scikit-learn's weights to rounding; float32 is faster. None follows
+        scikit-learn's rule: float32 for float32 X, float64 otherwise.
 """
 
 
