@@ -41,6 +41,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+from threadpoolctl import threadpool_limits
 
 from . import _core
 
@@ -529,18 +530,23 @@ class BaseMultilayerPerceptron(BaseEstimator):
             return out
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
-        opt_res = scipy.optimize.minimize(
-            fun,
-            params.astype(np.float64),
-            method="L-BFGS-B",
-            jac=True,
-            options={
-                "maxfun": self.max_fun,
-                "maxiter": self.max_iter,
-                "gtol": self.tol,
-                **_lbfgs_iprint_options(iprint),
-            },
-        )
+        # L-BFGS-B's own work is vector operations on the parameter vector;
+        # other BLAS libraries' threads spinning after it starved our objective
+        # (2 cores: 120 ms instead of 10 ms for 16 iterations). Our core sets its
+        # own OpenBLAS thread count on every call.
+        with threadpool_limits(limits=1, user_api="blas"):
+            opt_res = scipy.optimize.minimize(
+                fun,
+                params.astype(np.float64),
+                method="L-BFGS-B",
+                jac=True,
+                options={
+                    "maxfun": self.max_fun,
+                    "maxiter": self.max_iter,
+                    "gtol": self.tol,
+                    **_lbfgs_iprint_options(iprint),
+                },
+            )
         self.n_iter_ = _check_lbfgs_result(opt_res, self.max_iter)
         params[:] = opt_res.x
         if "x" in last and np.array_equal(last["x"], opt_res.x):
