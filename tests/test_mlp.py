@@ -222,3 +222,23 @@ def test_core_boundary_rejects_inconsistent_arrays_cleanly():
         net.predict(params, bad_csr, 1)
     with pytest.raises(ValueError, match="activation"):
         _core.Network(3, [4, 2], "softmax", "log_loss", "float64")
+
+
+def test_the_epoch_callback_can_stop_the_fit(digits):
+    """The once-per-epoch call into Python sees each epoch's figures and can stop training."""
+    seen = []
+
+    class Stopping(MLPClassifier):
+        def _epoch_printer(self):
+            def on_epoch(n_iter, loss, val_score, lr, message):
+                seen.append((n_iter, loss, val_score))
+                return n_iter == 3
+
+            return on_epoch
+
+    X, y = digits
+    clf = Stopping(hidden_layer_sizes=(8,), max_iter=50, verbose=True, early_stopping=True,
+                   random_state=0).fit(X, y)
+    assert clf.n_iter_ == 3 == len(seen)
+    assert [s[1] for s in seen] == clf.loss_curve_
+    assert [s[2] for s in seen] == clf.validation_scores_
