@@ -50,4 +50,20 @@ class ExceptionCollector {
   std::mutex mu_;
 };
 
+// f(i) for i in [0, n): on `budget` threads when `work` (elements touched) is
+// large enough, else serially. Never call BLAS from f. An exception thrown by
+// f is carried out of the parallel region and rethrown (never std::terminate).
+template <class F>
+inline void parallel_for(int64_t n, int64_t work, int budget, F&& f) {
+  const int nt = threads_for(work, budget);
+  if (nt <= 1) {
+    for (int64_t i = 0; i < n; ++i) f(i);
+    return;
+  }
+  ExceptionCollector errors;
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t i = 0; i < n; ++i) errors.run([&] { f(i); });
+  errors.rethrow();
+}
+
 }  // namespace nc

@@ -58,15 +58,10 @@ inline void softmax_row(T* z, int64_t n) {
   for (int64_t j = 0; j < n; ++j) z[j] *= inv;
 }
 
+// f(i) for each row of a (rows, cols) matrix, in parallel when it is large.
 template <class T, class F>
 inline void for_rows(int64_t rows, int64_t cols, int threads, F&& f) {
-  const int nt = threads_for(rows * cols, threads);
-  if (nt <= 1) {
-    for (int64_t i = 0; i < rows; ++i) f(i);
-    return;
-  }
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t i = 0; i < rows; ++i) f(i);
+  parallel_for(rows, rows * cols, threads, f);
 }
 
 // z (rows, cols) <- act(z + bias); bias (cols) may be null.

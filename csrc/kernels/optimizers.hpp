@@ -10,13 +10,7 @@ namespace nc {
 
 template <class F>
 inline void for_elems(int64_t n, int threads, F&& f) {
-  const int nt = threads_for(n, threads);
-  if (nt <= 1) {
-    for (int64_t i = 0; i < n; ++i) f(i);
-    return;
-  }
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t i = 0; i < n; ++i) f(i);
+  parallel_for(n, n, threads, f);
 }
 
 // SGD with momentum: v = mu v - lr g; p += v, or with Nesterov p += mu v - lr g.

@@ -83,13 +83,7 @@ struct Dense {
         for (int64_t j = 0; j < n_out; ++j) o[j] += v * w[j];
       }
     };
-    const int nt = threads_for(rows * n_out, threads);
-    if (nt <= 1) {
-      for (int64_t r = 0; r < rows; ++r) row(r);
-    } else {
-#pragma omp parallel for num_threads(nt) schedule(static)
-      for (int64_t r = 0; r < rows; ++r) row(r);
-    }
+    parallel_for(rows, rows * n_out, threads, row);
   }
 
   // dW (n_in, n_out) += X[rows]^T dz for CSR X.

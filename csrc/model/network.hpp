@@ -40,15 +40,9 @@ struct Workspace {
 template <class T>
 void gather_rows(T* dst, const T* src, const int64_t* idx, int64_t rows, int64_t cols,
                  int threads) {
-  const int nt = threads_for(rows * cols, threads);
-  if (nt <= 1) {
-    for (int64_t r = 0; r < rows; ++r)
-      std::memcpy(dst + r * cols, src + idx[r] * cols, sizeof(T) * cols);
-    return;
-  }
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t r = 0; r < rows; ++r)
+  parallel_for(rows, rows * cols, threads, [&](int64_t r) {
     std::memcpy(dst + r * cols, src + idx[r] * cols, sizeof(T) * cols);
+  });
 }
 
 template <class T>

@@ -334,18 +334,20 @@ class BaseMultilayerPerceptron(BaseEstimator):
             )
         return np.ascontiguousarray(X, dtype=self._params.dtype)
 
+    def _output_activation(self):
+        if not is_classifier(self):
+            return "exp" if self.loss == "poisson" else "identity"
+        if self._label_binarizer.y_type_ == "multiclass":
+            return "softmax"
+        return "logistic"
+
     def _initialize(self, y, layer_units, dtype):
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = y.shape[1]
         self.n_layers_ = len(layer_units)
         self._layer_units = list(layer_units)
-        if not is_classifier(self):
-            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
-        elif self._label_binarizer.y_type_ == "multiclass":
-            self.out_activation_ = "softmax"
-        else:
-            self.out_activation_ = "logistic"
+        self.out_activation_ = self._output_activation()
 
         n_coefs = sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
         n_params = n_coefs + sum(layer_units[1:])
@@ -391,12 +393,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         self.n_layers_ = len(layer_units)
         self._layer_units = list(layer_units)
         if not hasattr(self, "out_activation_"):
-            if not is_classifier(self):
-                self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
-            elif self._label_binarizer.y_type_ == "multiclass":
-                self.out_activation_ = "softmax"
-            else:
-                self.out_activation_ = "logistic"
+            self.out_activation_ = self._output_activation()
         n_params = sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
         n_params += sum(layer_units[1:])
         self._params = np.zeros(n_params, dtype=dtype)
