@@ -184,6 +184,8 @@ def test_clear_errors_for_bad_input(digits):
         MLPClassifier(hidden_layer_sizes=(4, 0)).fit(X, y)
     with pytest.raises(ValueError, match="dtype"):
         MLPClassifier(dtype="float16").fit(X, y)
+    with pytest.raises(ValueError, match="n_jobs"):
+        MLPClassifier(n_jobs=0).fit(X, y)
     Xn = X.copy()
     Xn[3, 4] = np.nan
     with pytest.raises(ValueError, match="NaN"):
