@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -119,6 +120,26 @@ void check_signals() {
 
 int resolve_threads(int n) { return n <= 0 ? hardware_threads() : n; }
 
+template <class V>
+V get_or(const py::dict& d, const char* key, V fallback) {
+  return d.contains(key) && !d[key].is_none() ? d[key].cast<V>() : fallback;
+}
+
+// {"type": "dense", "units": 20, "activation": "relu", "alpha": 0.0,
+//  "max_value": None, "threshold": 0.0, "approximate": False, "use_bias": True}
+LayerConfig parse_layer(const py::dict& d) {
+  LayerConfig c;
+  c.type = get_or<std::string>(d, "type", "dense");
+  c.units = get_or<int64_t>(d, "units", 0);
+  c.act.kind = parse_activation(get_or<std::string>(d, "activation", "linear"));
+  c.act.alpha = get_or<double>(d, "alpha", 0.0);
+  c.act.max_value = get_or<double>(d, "max_value", std::numeric_limits<double>::infinity());
+  c.act.threshold = get_or<double>(d, "threshold", 0.0);
+  c.act.approximate = get_or<bool>(d, "approximate", false);
+  c.use_bias = get_or<bool>(d, "use_bias", true);
+  return c;
+}
+
 template <class T>
 TrainConfig parse_config(const py::dict& d) {
   TrainConfig c;
@@ -157,14 +178,11 @@ TrainConfig parse_config(const py::dict& d) {
 // A network of either precision, built from a plain spec.
 class PyNetwork {
  public:
-  PyNetwork(int64_t n_in, std::vector<int64_t> units, const std::string& hidden,
-            const std::string& loss, const std::string& dtype) {
+  PyNetwork(int64_t n_in, const py::list& layers, const std::string& loss,
+            const std::string& dtype) {
     NetSpec s;
     s.n_in = n_in;
-    s.units = std::move(units);
-    s.hidden = parse_activation(hidden);
-    if (s.hidden == Act::Softmax || s.hidden == Act::Exp)
-      throw std::invalid_argument("'" + hidden + "' is not a hidden activation");
+    for (const auto& item : layers) s.layers.push_back(parse_layer(py::reinterpret_borrow<py::dict>(item)));
     s.loss = parse_loss(loss);
     if (dtype == "float32") f32_ = std::make_unique<Network<float>>(s);
     else if (dtype == "float64") f64_ = std::make_unique<Network<double>>(s);
@@ -208,7 +226,7 @@ class PyNetwork {
     {
       py::gil_scoped_release release;
       set_blas_threads(threads);
-      net.predict(p, v, o, threads);
+      net.predict(p, nullptr, v, o, threads);
     }
     return out;
   }
@@ -320,10 +338,8 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("stopped_by_callback", &TrainState::stopped_by_callback);
 
   py::class_<PyNetwork>(m, "Network")
-      .def(py::init<int64_t, std::vector<int64_t>, const std::string&, const std::string&,
-                    const std::string&>(),
-           py::arg("n_in"), py::arg("units"), py::arg("hidden_activation"), py::arg("loss"),
-           py::arg("dtype"))
+      .def(py::init<int64_t, const py::list&, const std::string&, const std::string&>(),
+           py::arg("n_in"), py::arg("layers"), py::arg("loss"), py::arg("dtype"))
       .def_property_readonly("dtype", &PyNetwork::dtype)
       .def_property_readonly("n_params", &PyNetwork::n_params)
       .def_property_readonly("n_coefs", &PyNetwork::n_coefs)

@@ -10,9 +10,82 @@ import pytest
 import scipy.sparse as sp
 from sklearn.neural_network._base import LOSS_FUNCTIONS
 
+from conftest import make_network
 from neurocore import _core
 
-HIDDEN = ["identity", "logistic", "tanh", "relu"]
+# every activation, with the parameters that change its shape
+HIDDEN = [
+    ("identity", {}),
+    ("logistic", {}),
+    ("tanh", {}),
+    ("relu", {}),
+    ("relu", {"alpha": 0.1, "max_value": 1.2, "threshold": 0.15}),
+    ("relu6", {}),
+    ("leaky_relu", {}),
+    ("elu", {}),
+    ("elu", {"alpha": 0.5}),
+    ("selu", {}),
+    ("softplus", {}),
+    ("softsign", {}),
+    ("hard_sigmoid", {}),
+    ("softmax", {}),
+    ("gelu", {}),
+    ("gelu", {"approximate": True}),
+    ("swish", {}),
+    ("exponential", {}),
+]
+
+
+def _keras_reference(name, x, alpha=None, max_value=None, threshold=0.0, approximate=False):
+    """The activations' published definitions, in numpy."""
+    from scipy.special import erf, expit
+
+    if name in ("identity", "linear"):
+        return x
+    if name in ("logistic", "sigmoid"):
+        return expit(x)
+    if name == "tanh":
+        return np.tanh(x)
+    if name in ("relu", "relu6", "leaky_relu"):
+        alpha = {"relu": 0.0, "relu6": 0.0, "leaky_relu": 0.2}[name] if alpha is None else alpha
+        max_value = 6.0 if name == "relu6" and max_value is None else max_value
+        out = np.where(x > threshold, x, alpha * (x - threshold))
+        return out if max_value is None else np.where(x > threshold, np.minimum(out, max_value), out)
+    if name == "elu":
+        alpha = 1.0 if alpha is None else alpha
+        return np.where(x > 0, x, alpha * (np.exp(x) - 1))
+    if name == "selu":
+        return 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * (np.exp(x) - 1))
+    if name == "softplus":
+        return np.log1p(np.exp(x))
+    if name == "softsign":
+        return x / (1 + np.abs(x))
+    if name == "hard_sigmoid":
+        return np.clip(0.2 * x + 0.5, 0, 1)
+    if name == "softmax":
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    if name == "gelu":
+        if approximate:
+            return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+        return 0.5 * x * (1 + erf(x / np.sqrt(2)))
+    if name in ("swish", "silu"):
+        return x * expit(x)
+    if name == "exponential":
+        return np.exp(x)
+    raise AssertionError(name)
+
+
+@pytest.mark.parametrize("name, params", HIDDEN, ids=lambda v: str(v))
+def test_activation_values_match_their_definitions(name, params):
+    """Identity weights make the network output the hidden activation itself."""
+    x = np.linspace(-4, 4, 41).reshape(-1, 1) * np.array([[1.0, 0.5, -0.3]])
+    net = make_network(3, [3, 3], name, "squared_error", "float64", **params)
+    params_vec = np.zeros(net.n_params)
+    params_vec[:9] = np.eye(3).ravel()
+    params_vec[9:18] = np.eye(3).ravel()
+    out = net.predict(params_vec, x, 1)
+    np.testing.assert_allclose(out, _keras_reference(name, x, **params), rtol=1e-12, atol=1e-12)
 LOSSES = ["squared_error", "log_loss", "binary_log_loss", "poisson"]
 
 
@@ -50,13 +123,20 @@ def _check_gradient(net, X, Y, sw=None, alpha=0.0, seed=0, eps=1e-6, rtol=1e-6):
     assert not np.allclose(grad * 1.01, numeric, rtol=rtol, atol=rtol * scale)
 
 
-@pytest.mark.parametrize("activation", HIDDEN)
-def test_hidden_activation_gradient(activation):
+@pytest.mark.parametrize("name, params", HIDDEN, ids=lambda v: str(v))
+def test_hidden_activation_gradient(name, params):
     rng = np.random.RandomState(1)
     X = rng.randn(7, 4)
-    # relu's kink: keep pre-activations away from 0 by a random data shift
     Y = rng.randn(7, 2)
-    net = _core.Network(4, [5, 2], activation, "squared_error", "float64")
+    net = make_network(4, [5, 2], name, "squared_error", "float64", **params)
+    _check_gradient(net, X, Y)
+
+
+def test_one_activation_per_layer_gradient():
+    rng = np.random.RandomState(9)
+    X = rng.randn(8, 3)
+    Y = np.eye(3)[rng.randint(0, 3, 8)]
+    net = make_network(3, [6, 5, 4, 3], ["selu", "gelu", "softsign"], "log_loss", "float64")
     _check_gradient(net, X, Y)
 
 
@@ -68,7 +148,7 @@ def test_output_loss_gradient(loss, k):
     rng = np.random.RandomState(2)
     X = rng.randn(9, 3)
     Y = _targets(loss, rng, 9, k)
-    net = _core.Network(3, [4, k], "tanh", loss, "float64")
+    net = make_network(3, [4, k], "tanh", loss, "float64")
     _check_gradient(net, X, Y)
 
 
@@ -80,7 +160,7 @@ def test_loss_value_matches_scikit_learn(loss):
     X = rng.randn(11, 3)
     Y = _targets(loss, rng, 11, k)
     sw = rng.uniform(0.5, 2.0, 11)
-    net = _core.Network(3, [k], "relu", loss, "float64")  # a single Dense layer
+    net = make_network(3, [k], "relu", loss, "float64")  # a single Dense layer
     params = rng.uniform(-1, 1, net.n_params)
     out = net.predict(params, X, 1)
     grad = np.empty_like(params)
@@ -96,7 +176,7 @@ def test_dense_layer_alone_with_weights_and_l2():
     X = rng.randn(8, 5)
     Y = rng.randn(8, 2)
     sw = rng.uniform(0.1, 3.0, 8)
-    net = _core.Network(5, [2], "relu", "squared_error", "float64")
+    net = make_network(5, [2], "relu", "squared_error", "float64")
     _check_gradient(net, X, Y, sw=sw, alpha=0.3)
 
 
@@ -104,7 +184,7 @@ def test_deep_network_gradient():
     rng = np.random.RandomState(5)
     X = rng.randn(10, 4)
     Y = np.eye(3)[rng.randint(0, 3, 10)]
-    net = _core.Network(4, [6, 5, 4, 3], "tanh", "log_loss", "float64")
+    net = make_network(4, [6, 5, 4, 3], "tanh", "log_loss", "float64")
     _check_gradient(net, X, Y, sw=rng.uniform(0.5, 1.5, 10), alpha=0.1)
 
 
@@ -113,7 +193,7 @@ def test_large_network_gradient_uses_blas_path():
     rng = np.random.RandomState(6)
     X = rng.randn(64, 40)
     Y = np.eye(4)[rng.randint(0, 4, 64)]
-    net = _core.Network(40, [48, 4], "logistic", "log_loss", "float64")
+    net = make_network(40, [48, 4], "logistic", "log_loss", "float64")
     params = rng.uniform(-0.2, 0.2, net.n_params)
     _, grad = _objective(net, params, X, Y, None, 0.01)
     for i in rng.choice(params.size, 60, replace=False):
@@ -130,7 +210,7 @@ def test_sparse_input_gradient_equals_dense():
     X = rng.randn(12, 6)
     X[rng.rand(12, 6) < 0.6] = 0.0
     Y = rng.randn(12, 2)
-    net = _core.Network(6, [5, 2], "relu", "squared_error", "float64")
+    net = make_network(6, [5, 2], "relu", "squared_error", "float64")
     Xs = sp.csr_matrix(X)
     csr = (Xs.data, Xs.indices.astype(np.int64), Xs.indptr.astype(np.int64), 12, 6)
     params = rng.uniform(-0.5, 0.5, net.n_params)
@@ -145,8 +225,8 @@ def test_float32_gradient_close_to_float64():
     rng = np.random.RandomState(8)
     X = rng.randn(30, 5)
     Y = np.eye(3)[rng.randint(0, 3, 30)]
-    n64 = _core.Network(5, [7, 3], "relu", "log_loss", "float64")
-    n32 = _core.Network(5, [7, 3], "relu", "log_loss", "float32")
+    n64 = make_network(5, [7, 3], "relu", "log_loss", "float64")
+    n32 = make_network(5, [7, 3], "relu", "log_loss", "float32")
     params = rng.uniform(-0.5, 0.5, n64.n_params)
     g64 = np.empty_like(params)
     g32 = np.empty(params.size, dtype=np.float32)

@@ -14,6 +14,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.exceptions import NotFittedError
 
+from conftest import make_network
 from neurocore import MLPClassifier, MLPRegressor, _core
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -209,7 +210,7 @@ def test_divergence_is_reported_not_left_silent():
 
 
 def test_core_boundary_rejects_inconsistent_arrays_cleanly():
-    net = _core.Network(3, [4, 2], "relu", "log_loss", "float64")
+    net = make_network(3, [4, 2], "relu", "log_loss", "float64")
     params = np.zeros(net.n_params)
     with pytest.raises(ValueError, match="features"):
         net.predict(params, np.zeros((5, 4)), 1)
@@ -222,8 +223,12 @@ def test_core_boundary_rejects_inconsistent_arrays_cleanly():
     bad_csr = (np.ones(2), np.array([0, 7], dtype=np.int64), np.array([0, 1, 2], dtype=np.int64), 2, 3)
     with pytest.raises(ValueError, match="column index"):
         net.predict(params, bad_csr, 1)
-    with pytest.raises(ValueError, match="activation"):
-        _core.Network(3, [4, 2], "softmax", "log_loss", "float64")
+    with pytest.raises(ValueError, match="unknown activation"):
+        _core.Network(3, [{"type": "dense", "units": 2, "activation": "nope"}], "log_loss", "float64")
+    with pytest.raises(ValueError, match="does not match the loss"):
+        _core.Network(3, [{"type": "dense", "units": 2, "activation": "relu"}], "log_loss", "float64")
+    with pytest.raises(ValueError, match="layer type"):
+        _core.Network(3, [{"type": "conv", "units": 2}], "log_loss", "float64")
 
 
 def test_the_epoch_callback_can_stop_the_fit(digits):
@@ -244,3 +249,34 @@ def test_the_epoch_callback_can_stop_the_fit(digits):
     assert clf.n_iter_ == 3 == len(seen)
     assert [s[1] for s in seen] == clf.loss_curve_
     assert [s[2] for s in seen] == clf.validation_scores_
+
+
+@pytest.mark.parametrize(
+    "activation",
+    ["selu", "elu", "gelu", "swish", "leaky_relu", "softplus", "softsign", "hard_sigmoid",
+     "sigmoid", "linear", "relu6", ["tanh", "selu"]],
+)
+def test_any_activation_trains(digits, activation):
+    X, y = digits
+    clf = MLPClassifier(hidden_layer_sizes=(48, 24), activation=activation, max_iter=60,
+                        random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.85, activation
+    assert clf.get_params()["activation"] == activation
+
+
+@pytest.mark.parametrize("alias, name", [("sigmoid", "logistic"), ("linear", "identity")])
+def test_keras_names_are_aliases_of_scikit_learn_names(digits, alias, name):
+    X, y = digits
+    a = MLPClassifier(hidden_layer_sizes=(16,), activation=alias, max_iter=5, random_state=0).fit(X, y)
+    b = MLPClassifier(hidden_layer_sizes=(16,), activation=name, max_iter=5, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(a._params, b._params)
+
+
+def test_activation_list_is_checked(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="one per hidden layer"):
+        MLPClassifier(hidden_layer_sizes=(8, 8), activation=["relu"]).fit(X, y)
+    with pytest.raises(ValueError, match="Unknown activation"):
+        MLPClassifier(hidden_layer_sizes=(8,), activation=["mish"]).fit(X, y)
+    with pytest.raises(ValueError, match="activation"):
+        MLPClassifier(activation="mish").fit(X, y)

@@ -1,26 +1,58 @@
 // Names shared by kernels, layers and the model: activations, losses, views.
 #pragma once
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
 namespace nc {
 
-// Hidden and output activations. Adding one means: a value here, a name in
-// parse_activation, one forward and one derivative case in kernels/activations.hpp.
-enum class Act : int { Identity, Logistic, Tanh, Relu, Softmax, Exp };
+// Activations. Adding one means: a value here, a name in parse_activation, and
+// one case each in act_forward / act_derivative (kernels/activations.hpp).
+enum class Act : int {
+  Identity, Logistic, Tanh, Relu, Softmax, Exp,
+  HardSigmoid, Softsign, Elu, Selu, Softplus, Gelu, Swish
+};
+
+// An activation with its parameters. relu follows Keras: x for x > threshold
+// (capped at max_value), alpha * (x - threshold) otherwise; alpha is also
+// elu's scale of the negative part; approximate selects gelu's tanh form.
+struct ActSpec {
+  Act kind = Act::Identity;
+  double alpha = 0.0;
+  double max_value = std::numeric_limits<double>::infinity();
+  double threshold = 0.0;
+  bool approximate = false;
+
+  // plain max(x, 0): its derivative can be read from the output, as scikit-learn does
+  bool plain_relu() const {
+    return kind == Act::Relu && alpha == 0.0 && threshold == 0.0 && std::isinf(max_value);
+  }
+  // whether the derivative needs the pre-activation x, not just the output y
+  bool needs_input() const {
+    return kind == Act::Gelu || kind == Act::Swish || (kind == Act::Relu && !plain_relu());
+  }
+};
 
 // Output losses, each paired with its canonical output activation so that the
 // error at the output pre-activation is simply (prediction - target).
 enum class Loss : int { SquaredError, LogLoss, BinaryLogLoss, Poisson };
 
 inline Act parse_activation(const std::string& s) {
-  if (s == "identity") return Act::Identity;
-  if (s == "logistic") return Act::Logistic;
+  if (s == "identity" || s == "linear") return Act::Identity;
+  if (s == "logistic" || s == "sigmoid") return Act::Logistic;
   if (s == "tanh") return Act::Tanh;
   if (s == "relu") return Act::Relu;
   if (s == "softmax") return Act::Softmax;
-  if (s == "exp") return Act::Exp;
+  if (s == "exp" || s == "exponential") return Act::Exp;
+  if (s == "hard_sigmoid") return Act::HardSigmoid;
+  if (s == "softsign") return Act::Softsign;
+  if (s == "elu") return Act::Elu;
+  if (s == "selu") return Act::Selu;
+  if (s == "softplus") return Act::Softplus;
+  if (s == "gelu") return Act::Gelu;
+  if (s == "swish" || s == "silu") return Act::Swish;
   throw std::invalid_argument("unknown activation '" + s + "'");
 }
 

@@ -1,6 +1,6 @@
 // Activations, fused with the bias add that follows each GEMM, and their
 // derivatives expressed through the activation's output (what forward cached).
-// Adding an activation: one case in act_value, one in act_grad_from_output.
+// Adding an activation: one case in act_forward, one in act_derivative.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -16,30 +16,77 @@ inline T logistic(T x) {
   return T(1) / (T(1) + std::exp(-x));
 }
 
-// Elementwise activation value (softmax is row-wise and handled separately).
+constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
+constexpr double kSeluScale = 1.0507009873554804934193349852946;
+constexpr double kSqrt2OverPi = 0.7978845608028654;  // sqrt(2 / pi)
+constexpr double kInvSqrt2 = 0.7071067811865476;
+constexpr double kInvSqrt2Pi = 0.3989422804014327;  // 1 / sqrt(2 pi)
+constexpr double kGeluCubic = 0.044715;
+
+// y = act(x), elementwise (softmax is row-wise: see softmax_row).
 template <class T>
-inline T act_value(Act a, T x) {
-  switch (a) {
+inline T act_forward(const ActSpec& a, T x) {
+  switch (a.kind) {
     case Act::Identity: return x;
     case Act::Logistic: return logistic(x);
     case Act::Tanh: return std::tanh(x);
-    case Act::Relu: return x > T(0) ? x : T(0);
+    case Act::Relu: {
+      if (x > T(a.threshold)) return x < T(a.max_value) ? x : T(a.max_value);
+      return T(a.alpha) * (x - T(a.threshold));
+    }
     case Act::Exp: return std::exp(x);
+    case Act::HardSigmoid: return std::min(T(1), std::max(T(0), T(0.2) * x + T(0.5)));
+    case Act::Softsign: return x / (T(1) + std::abs(x));
+    case Act::Elu: return x > T(0) ? x : T(a.alpha) * std::expm1(x);
+    case Act::Selu: return T(kSeluScale) * (x > T(0) ? x : T(kSeluAlpha) * std::expm1(x));
+    case Act::Softplus: return std::max(x, T(0)) + std::log1p(std::exp(-std::abs(x)));
+    case Act::Gelu:
+      if (a.approximate) {
+        const T u = T(kSqrt2OverPi) * (x + T(kGeluCubic) * x * x * x);
+        return T(0.5) * x * (T(1) + std::tanh(u));
+      }
+      return T(0.5) * x * (T(1) + std::erf(x * T(kInvSqrt2)));
+    case Act::Swish: return x * logistic(x);
     case Act::Softmax: return x;  // not elementwise
   }
   return x;
 }
 
-// d act / d x written in terms of the output y = act(x).
+// d act / d x at pre-activation x with output y. x is only read when
+// a.needs_input(); otherwise the derivative comes from y alone.
 template <class T>
-inline T act_grad_from_output(Act a, T y) {
-  switch (a) {
+inline T act_derivative(const ActSpec& a, T x, T y) {
+  switch (a.kind) {
     case Act::Identity: return T(1);
     case Act::Logistic: return y * (T(1) - y);
     case Act::Tanh: return T(1) - y * y;
-    case Act::Relu: return y > T(0) ? T(1) : T(0);
+    case Act::Relu:
+      if (a.plain_relu()) return y > T(0) ? T(1) : T(0);
+      if (x > T(a.threshold)) return x < T(a.max_value) ? T(1) : T(0);
+      return T(a.alpha);
     case Act::Exp: return y;
-    case Act::Softmax: return T(1);  // only used fused with cross-entropy
+    case Act::HardSigmoid: return (y > T(0) && y < T(1)) ? T(0.2) : T(0);
+    case Act::Softsign: {
+      const T s = T(1) - std::abs(y);
+      return s * s;
+    }
+    case Act::Elu: return y > T(0) ? T(1) : y + T(a.alpha);
+    case Act::Selu: return y > T(0) ? T(kSeluScale) : y + T(kSeluScale * kSeluAlpha);
+    case Act::Softplus: return -std::expm1(-y);  // sigmoid(x) = 1 - exp(-softplus(x))
+    case Act::Gelu:
+      if (a.approximate) {
+        const T u = T(kSqrt2OverPi) * (x + T(kGeluCubic) * x * x * x);
+        const T t = std::tanh(u);
+        return T(0.5) * (T(1) + t) +
+               T(0.5) * x * (T(1) - t * t) * T(kSqrt2OverPi) * (T(1) + T(3 * kGeluCubic) * x * x);
+      }
+      return T(0.5) * (T(1) + std::erf(x * T(kInvSqrt2))) +
+             x * T(kInvSqrt2Pi) * std::exp(T(-0.5) * x * x);
+    case Act::Swish: {
+      const T s = logistic(x);
+      return s * (T(1) + x * (T(1) - s));
+    }
+    case Act::Softmax: return T(1);  // row-wise: see activation_backward
   }
   return T(1);
 }
@@ -64,36 +111,51 @@ inline void for_rows(int64_t rows, int64_t cols, int threads, F&& f) {
   parallel_for(rows, rows * cols, threads, f);
 }
 
-// z (rows, cols) <- act(z + bias); bias (cols) may be null.
+// z (rows, cols) <- act(z + bias); bias (cols) may be null. If keep is not
+// null it receives the pre-activation z + bias (for derivatives that need x).
 template <class T>
-void bias_activation(T* z, const T* bias, int64_t rows, int64_t cols, Act a, int threads) {
+void bias_activation(T* z, const T* bias, int64_t rows, int64_t cols, const ActSpec& a,
+                     int threads, T* keep = nullptr) {
   for_rows<T>(rows, cols, threads, [&](int64_t i) {
     T* zi = z + i * cols;
     if (bias) {
       for (int64_t j = 0; j < cols; ++j) zi[j] += bias[j];
     }
-    switch (a) {
+    if (keep) std::copy(zi, zi + cols, keep + i * cols);
+    switch (a.kind) {
       case Act::Identity: break;
       case Act::Relu:
-        for (int64_t j = 0; j < cols; ++j) zi[j] = zi[j] > T(0) ? zi[j] : T(0);
+        if (a.plain_relu()) {
+          for (int64_t j = 0; j < cols; ++j) zi[j] = zi[j] > T(0) ? zi[j] : T(0);
+        } else {
+          for (int64_t j = 0; j < cols; ++j) zi[j] = act_forward(a, zi[j]);
+        }
         break;
       case Act::Softmax: softmax_row(zi, cols); break;
       default:
-        for (int64_t j = 0; j < cols; ++j) zi[j] = act_value(a, zi[j]);
+        for (int64_t j = 0; j < cols; ++j) zi[j] = act_forward(a, zi[j]);
     }
   });
 }
 
-// delta (rows, cols) *= act'(x), given y = act(x) (rows, cols).
+// delta (rows, cols) <- delta * act'(x): the gradient with respect to the
+// output becomes the gradient with respect to the pre-activation. y is the
+// output; x (the pre-activation) is read only when a.needs_input().
 template <class T>
-void activation_backward(T* delta, const T* y, int64_t rows, int64_t cols, Act a, int threads) {
-  if (a == Act::Identity) return;
+void activation_backward(T* delta, const T* y, const T* x, int64_t rows, int64_t cols,
+                         const ActSpec& a, int threads) {
+  if (a.kind == Act::Identity) return;
   for_rows<T>(rows, cols, threads, [&](int64_t i) {
     T* di = delta + i * cols;
     const T* yi = y + i * cols;
-    switch (a) {
+    const T* xi = x ? x + i * cols : yi;
+    switch (a.kind) {
       case Act::Relu:
-        for (int64_t j = 0; j < cols; ++j) di[j] = yi[j] > T(0) ? di[j] : T(0);
+        if (a.plain_relu()) {
+          for (int64_t j = 0; j < cols; ++j) di[j] = yi[j] > T(0) ? di[j] : T(0);
+        } else {
+          for (int64_t j = 0; j < cols; ++j) di[j] *= act_derivative(a, xi[j], yi[j]);
+        }
         break;
       case Act::Tanh:
         for (int64_t j = 0; j < cols; ++j) di[j] *= T(1) - yi[j] * yi[j];
@@ -101,8 +163,14 @@ void activation_backward(T* delta, const T* y, int64_t rows, int64_t cols, Act a
       case Act::Logistic:
         for (int64_t j = 0; j < cols; ++j) di[j] *= yi[j] * (T(1) - yi[j]);
         break;
+      case Act::Softmax: {  // Jacobian-vector product: y * (d - <d, y>)
+        T dot = 0;
+        for (int64_t j = 0; j < cols; ++j) dot += di[j] * yi[j];
+        for (int64_t j = 0; j < cols; ++j) di[j] = yi[j] * (di[j] - dot);
+        break;
+      }
       default:
-        for (int64_t j = 0; j < cols; ++j) di[j] *= act_grad_from_output(a, yi[j]);
+        for (int64_t j = 0; j < cols; ++j) di[j] *= act_derivative(a, xi[j], yi[j]);
     }
   });
 }

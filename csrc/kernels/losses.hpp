@@ -65,16 +65,17 @@ inline double row_loss(Loss loss, const T* z, const T* y, int64_t k) {
 template <class T>
 double loss_forward_backward(T* z, T* delta, double* row_losses, const T* y, const T* sw,
                              int64_t rows, int64_t k, Loss loss, T scale, int threads) {
-  const Act out = output_activation(loss);
+  ActSpec out;
+  out.kind = output_activation(loss);
   for_rows<T>(rows, k, threads, [&](int64_t i) {
     T* zi = z + i * k;
     const T* yi = y + i * k;
     const T w = sw ? sw[i] : T(1);
     row_losses[i] = double(w) * row_loss(loss, zi, yi, k);
-    if (out == Act::Softmax) {
+    if (out.kind == Act::Softmax) {
       softmax_row(zi, k);
-    } else if (out != Act::Identity) {
-      for (int64_t j = 0; j < k; ++j) zi[j] = act_value(out, zi[j]);
+    } else if (out.kind != Act::Identity) {
+      for (int64_t j = 0; j < k; ++j) zi[j] = act_forward(out, zi[j]);
     }
     if (delta) {
       T* di = delta + i * k;

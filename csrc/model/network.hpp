@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -14,13 +15,21 @@
 #include "../kernels/activations.hpp"
 #include "../kernels/losses.hpp"
 #include "../layers/dense.hpp"
+#include "../layers/layer.hpp"
 
 namespace nc {
 
+// One layer of the spec the estimators send.
+struct LayerConfig {
+  std::string type = "dense";
+  int64_t units = 0;
+  ActSpec act;
+  bool use_bias = true;
+};
+
 struct NetSpec {
   int64_t n_in = 0;
-  std::vector<int64_t> units;  // hidden sizes..., then the number of outputs
-  Act hidden = Act::Relu;
+  std::vector<LayerConfig> layers;
   Loss loss = Loss::SquaredError;
 };
 
@@ -30,8 +39,9 @@ template <class T>
 struct Workspace {
   int64_t cap = 0;
   std::vector<T> input;               // (cap, n_in) gathered dense rows
-  std::vector<std::vector<T>> acts;   // acts[l]: (cap, units[l]) layer outputs
-  std::vector<T> d0, d1;              // (cap, max units) gradient ping-pong
+  std::vector<std::vector<T>> outs;   // outs[l]: (cap, n_out of layer l)
+  std::vector<std::vector<T>> caches; // caches[l]: what layer l's backward needs
+  std::vector<T> d0, d1;              // (cap, widest) gradient ping-pong
   std::vector<T> y, sw;               // (cap, n_out), (cap) gathered targets, weights
   std::vector<double> row_loss;       // (cap)
 };
@@ -45,52 +55,85 @@ void gather_rows(T* dst, const T* src, const int64_t* idx, int64_t rows, int64_t
   });
 }
 
+// The flat parameter buffer holds every Dense kernel, then every Dense bias
+// (scikit-learn's packing order, so L-BFGS sees scikit-learn's vector), then
+// the other layers' parameters in layer order.
 template <class T>
 class Network {
  public:
   explicit Network(const NetSpec& spec) : spec_(spec) {
     if (spec.n_in <= 0) throw std::invalid_argument("the network needs at least one input");
-    if (spec.units.empty()) throw std::invalid_argument("the network needs an output layer");
-    int64_t n_coefs = 0, prev = spec.n_in;
-    for (int64_t u : spec.units) {
-      if (u <= 0) throw std::invalid_argument("layer sizes must be positive");
-      n_coefs += prev * u;
-      prev = u;
+    if (spec.layers.empty()) throw std::invalid_argument("the network needs an output layer");
+    int64_t width = spec.n_in;
+    std::vector<Dense<T>*> dense;
+    for (size_t l = 0; l < spec.layers.size(); ++l) {
+      const LayerConfig& cfg = spec.layers[l];
+      std::unique_ptr<Layer<T>> layer;
+      if (cfg.type == "dense") {
+        if (cfg.units <= 0) throw std::invalid_argument("layer sizes must be positive");
+        auto d = std::make_unique<Dense<T>>();
+        d->n_in = width;
+        d->n_out = cfg.units;
+        d->act = cfg.act;
+        d->use_bias = cfg.use_bias;
+        dense.push_back(d.get());
+        layer = std::move(d);
+      } else {
+        throw std::invalid_argument("unknown layer type '" + cfg.type + "'");
+      }
+      width = layer->n_out;
+      layers_.push_back(std::move(layer));
     }
-    int64_t w = 0, b = n_coefs;
-    prev = spec.n_in;
-    for (size_t l = 0; l < spec.units.size(); ++l) {
-      Dense<T> d;
-      d.n_in = prev;
-      d.n_out = spec.units[l];
-      d.w_off = w;
-      d.b_off = b;
-      d.act = (l + 1 == spec.units.size()) ? output_activation(spec.loss) : spec.hidden;
-      w += d.n_in * d.n_out;
-      b += d.n_out;
-      prev = d.n_out;
-      layers_.push_back(d);
+    // the output activation is fused with the loss (stable form, error = p - y)
+    auto* last = dynamic_cast<Dense<T>*>(layers_.back().get());
+    if (!last || last->act.kind != output_activation(spec.loss) ||
+        (last->act.kind == Act::Relu && !last->act.plain_relu()))
+      throw std::invalid_argument("the output layer's activation does not match the loss");
+    last->fused_output = true;
+    output_act_.kind = output_activation(spec.loss);
+
+    int64_t off = 0;
+    for (Dense<T>* d : dense) {
+      d->w_off = off;
+      off += d->n_in * d->n_out;
     }
-    n_coefs_ = n_coefs;
-    n_params_ = b;
+    n_coefs_ = off;
+    for (Dense<T>* d : dense) {
+      d->b_off = off;
+      if (d->use_bias) off += d->n_out;
+    }
+    int64_t state = 0;
+    for (auto& layer : layers_) {
+      if (!dynamic_cast<Dense<T>*>(layer.get())) {
+        layer->p_off = off;
+        off += layer->param_count();
+      }
+      layer->s_off = state;
+      state += layer->state_count();
+    }
+    n_params_ = off;
+    n_state_ = state;
   }
 
   const NetSpec& spec() const { return spec_; }
-  const std::vector<Dense<T>>& layers() const { return layers_; }
   int64_t n_params() const { return n_params_; }
   int64_t n_coefs() const { return n_coefs_; }  // kernels come first in the buffer
+  int64_t n_state() const { return n_state_; }
   int64_t n_in() const { return spec_.n_in; }
-  int64_t n_out() const { return spec_.units.back(); }
+  int64_t n_out() const { return layers_.back()->n_out; }
+  const ActSpec& output_activation_spec() const { return output_act_; }
 
   void reserve(Workspace<T>& ws, int64_t rows, bool need_input, bool training) const {
     if (ws.cap >= rows) return;
     ws.cap = rows;
     if (need_input) ws.input.assign(size_t(rows * spec_.n_in), T(0));
-    ws.acts.resize(layers_.size());
+    ws.outs.resize(layers_.size());
+    ws.caches.resize(layers_.size());
     int64_t widest = spec_.n_in;
     for (size_t l = 0; l < layers_.size(); ++l) {
-      ws.acts[l].assign(size_t(rows * layers_[l].n_out), T(0));
-      widest = std::max(widest, layers_[l].n_out);
+      ws.outs[l].assign(size_t(rows * layers_[l]->n_out), T(0));
+      ws.caches[l].assign(size_t(rows * layers_[l]->cache_per_row(training)), T(0));
+      widest = std::max(widest, layers_[l]->n_out);
     }
     ws.row_loss.assign(size_t(rows), 0.0);
     if (training) {
@@ -101,19 +144,21 @@ class Network {
     }
   }
 
-  // Forward `rows` rows. With `logits`, the output layer is left as the
+  // Forward `rows` rows. With `logits`, the output is left as the
   // pre-activation z (the loss applies the output activation); otherwise the
   // output holds predictions. Returns a pointer to the output (rows, n_out).
-  T* forward(const T* params, const Batch<T>& in, int64_t rows, Workspace<T>& ws, bool logits,
-             int threads) const {
+  T* forward(const Context<T>& c, const Batch<T>& in, int64_t rows, Workspace<T>& ws,
+             bool logits) const {
     Batch<T> cur = in;
     for (size_t l = 0; l < layers_.size(); ++l) {
-      const bool last = l + 1 == layers_.size();
-      layers_[l].forward(params, cur, ws.acts[l].data(), rows, !(last && logits), threads);
-      cur = Batch<T>{};
-      cur.dense = ws.acts[l].data();
+      if (cur.csr && !layers_[l]->accepts_sparse())
+        throw std::invalid_argument("sparse input must go to a Dense layer first");
+      layers_[l]->forward(c, cur, ws.outs[l].data(), ws.caches[l].data(), rows);
+      cur = Batch<T>::of(ws.outs[l].data());
     }
-    return ws.acts.back().data();
+    T* out = ws.outs.back().data();
+    if (!logits) bias_activation<T>(out, nullptr, rows, n_out(), output_act_, c.threads);
+    return out;
   }
 
   // After forward(logits=true): applies the output activation, computes the
@@ -121,29 +166,19 @@ class Network {
   // backpropagates. The error at the output is scaled by `scale` (1 / the sum
   // of weights of the whole objective), so grads hold the gradient of the mean
   // loss. Accumulates into grads if `accumulate`. Returns the weighted loss sum.
-  double loss_backward(const T* params, const Batch<T>& in, const T* y, const T* sw,
-                       int64_t rows, T scale, T* grads, Workspace<T>& ws, bool accumulate,
-                       int threads) const {
-    const size_t L = layers_.size();
+  double loss_backward(const Context<T>& c, const Batch<T>& in, const T* y, const T* sw,
+                       int64_t rows, T scale, T* grads, Workspace<T>& ws,
+                       bool accumulate) const {
     T* dz = ws.d0.data();
     T* other = ws.d1.data();
-    const double loss = loss_forward_backward(ws.acts.back().data(), dz, ws.row_loss.data(), y,
-                                              sw, rows, n_out(), spec_.loss, scale, threads);
-    for (size_t l = L; l-- > 0;) {
-      const Dense<T>& d = layers_[l];
-      Batch<T> lin;
-      if (l == 0) {
-        lin = in;
-      } else {
-        lin.dense = ws.acts[l - 1].data();
-      }
+    const double loss = loss_forward_backward(ws.outs.back().data(), dz, ws.row_loss.data(), y,
+                                              sw, rows, n_out(), spec_.loss, scale, c.threads);
+    for (size_t l = layers_.size(); l-- > 0;) {
+      const Batch<T> lin = l == 0 ? in : Batch<T>::of(ws.outs[l - 1].data());
       T* din = l == 0 ? nullptr : other;
-      d.backward(params, lin, dz, grads, din, rows, accumulate);
-      if (l > 0) {
-        activation_backward(din, ws.acts[l - 1].data(), rows, layers_[l - 1].n_out,
-                            layers_[l - 1].act, threads);
-        std::swap(dz, other);
-      }
+      layers_[l]->backward(c, lin, ws.outs[l].data(), dz, ws.caches[l].data(), din, grads,
+                           rows, accumulate);
+      std::swap(dz, other);
     }
     return loss;
   }
@@ -162,14 +197,19 @@ class Network {
 
   // Predictions for every row of X into out (n, n_out), in chunks, with a
   // workspace of its own (safe to call concurrently on one network).
-  void predict(const T* params, const InputView<T>& X, T* out, int threads) const {
+  void predict(const T* params, const T* state, const InputView<T>& X, T* out,
+               int threads) const {
     const int64_t chunk = 512;
+    Context<T> c;
+    c.params = params;
+    c.state = const_cast<T*>(state);  // read-only at inference
+    c.threads = threads;
     Workspace<T> ws;
     reserve(ws, std::min<int64_t>(chunk, std::max<int64_t>(X.n_rows, 1)), false, false);
+    std::vector<int64_t> idx;
     for (int64_t s = 0; s < X.n_rows; s += chunk) {
       const int64_t rows = std::min(chunk, X.n_rows - s);
       Batch<T> b;
-      std::vector<int64_t> idx;
       if (X.sparse()) {
         idx.resize(size_t(rows));
         for (int64_t r = 0; r < rows; ++r) idx[size_t(r)] = s + r;
@@ -178,15 +218,16 @@ class Network {
       } else {
         b.dense = X.dense + s * X.n_cols;
       }
-      const T* p = forward(params, b, rows, ws, false, threads);
+      const T* p = forward(c, b, rows, ws, false);
       std::memcpy(out + s * n_out(), p, sizeof(T) * rows * n_out());
     }
   }
 
  private:
   NetSpec spec_;
-  std::vector<Dense<T>> layers_;
-  int64_t n_params_ = 0, n_coefs_ = 0;
+  std::vector<std::unique_ptr<Layer<T>>> layers_;
+  ActSpec output_act_;
+  int64_t n_params_ = 0, n_coefs_ = 0, n_state_ = 0;
 };
 
 }  // namespace nc

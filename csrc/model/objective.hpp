@@ -30,6 +30,10 @@ std::pair<double, double> full_objective(const Network<T>& net, const T* params,
   Workspace<T> ws;
   net.reserve(ws, chunk, false, true);
   std::vector<int64_t> idx(static_cast<size_t>(chunk));
+  Context<T> c;
+  c.params = params;
+  c.training = true;
+  c.threads = threads;
   double data = 0;
   bool first = true;
   for (int64_t s = 0; s < n; s += chunk) {
@@ -42,9 +46,9 @@ std::pair<double, double> full_objective(const Network<T>& net, const T* params,
     } else {
       in.dense = X.dense + s * X.n_cols;
     }
-    net.forward(params, in, rows, ws, true, threads);
-    data += net.loss_backward(params, in, Y + s * K, sw ? sw + s : nullptr, rows,
-                              T(1.0 / sw_sum), grads, ws, !first, threads);
+    net.forward(c, in, rows, ws, true);
+    data += net.loss_backward(c, in, Y + s * K, sw ? sw + s : nullptr, rows, T(1.0 / sw_sum),
+                              grads, ws, !first);
     first = false;
   }
   double penalty = 0;

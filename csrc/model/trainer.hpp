@@ -128,6 +128,12 @@ class Trainer {
     st.val_scores.clear();
     st.converged = st.max_iter_reached = st.stopped_by_callback = false;
 
+    Context<T> train_ctx;
+    train_ctx.params = buf.params;
+    train_ctx.training = true;
+    train_ctx.rng = &rng;
+    train_ctx.threads = threads;
+
     using clock = std::chrono::steady_clock;
     auto last_check = clock::now();
     const auto check_every = std::chrono::milliseconds(50);
@@ -145,7 +151,7 @@ class Trainer {
         for (int64_t r = 0; r < rows; ++r)
           rows_idx[size_t(r)] = data.train_idx[sample_idx[size_t(start + r)]];
         accumulated += step(data, buf, st, ws, grads.data(), rows_idx.data(), rows,
-                            identity_rows ? rows_idx[0] : -1, threads) *
+                            identity_rows ? rows_idx[0] : -1, train_ctx) *
                        double(rows);
         if (check_interrupt && clock::now() - last_check > check_every) {
           check_interrupt();
@@ -241,7 +247,8 @@ class Trainer {
   // the batch loss as scikit-learn reports it (mean loss plus L2 penalty).
   double step(const TrainData<T>& data, TrainBuffers<T>& buf, TrainState& st, Workspace<T>& ws,
               T* grads, const int64_t* idx, int64_t rows, int64_t contiguous_start,
-              int threads) {
+              const Context<T>& c) {
+    const int threads = c.threads;
     const int64_t K = net_.n_out(), D = net_.n_in();
     Batch<T> in;
     if (data.X.sparse()) {
@@ -265,9 +272,9 @@ class Trainer {
       sw = ws.sw.data();
       if (!(sw_sum > 0)) return 0.0;  // a batch of zero weight carries no gradient
     }
-    net_.forward(buf.params, in, rows, ws, true, threads);
-    const double data_loss = net_.loss_backward(buf.params, in, ws.y.data(), sw, rows,
-                                                T(1.0 / sw_sum), grads, ws, false, threads);
+    net_.forward(c, in, rows, ws, true);
+    const double data_loss =
+        net_.loss_backward(c, in, ws.y.data(), sw, rows, T(1.0 / sw_sum), grads, ws, false);
     double penalty = 0;
     if (cfg_.alpha > 0) {
       penalty = 0.5 * cfg_.alpha * net_.coef_sq_norm(buf.params) / sw_sum;
@@ -309,10 +316,13 @@ class Trainer {
         for (int64_t r = 0; r < rows; ++r) ws.sw[size_t(r)] = data.sw[idx[r]];
         sw = ws.sw.data();
       }
-      const T* p = net_.forward(params, in, rows, ws, false, threads);
+      Context<T> c;
+      c.params = params;
+      c.threads = threads;
+      const T* p = net_.forward(c, in, rows, ws, false);
       if (cfg_.classifier) {
         val_score_.add_accuracy(p, ws.y.data(), sw, rows, K,
-                                output_activation(net_.spec().loss) == Act::Softmax);
+                                net_.output_activation_spec().kind == Act::Softmax);
       } else {
         val_score_.add_r2(p, ws.y.data(), sw, rows, K);
       }

@@ -44,6 +44,7 @@ from sklearn.utils.validation import (
 from threadpoolctl import threadpool_limits
 
 from . import _core
+from ._activations import ACTIVATION_NAMES, activation_spec
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -130,7 +131,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "activation": [StrOptions(set(ACTIVATION_NAMES)), list, tuple],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
@@ -243,13 +244,39 @@ class BaseMultilayerPerceptron(BaseEstimator):
             return 1.0 / self.n_outputs_
         return 1.0
 
+    def _hidden_activations(self, n_hidden=None):
+        """One activation name per hidden layer, checked."""
+        if n_hidden is None:
+            n_hidden = len(self._layer_units) - 2
+        act = self.activation
+        names = [act] * n_hidden if isinstance(act, str) else list(act)
+        if len(names) != n_hidden:
+            raise ValueError(
+                f"activation has {len(names)} entries but the network has {n_hidden} "
+                "hidden layers; give one name, or one per hidden layer."
+            )
+        for name in names:
+            if name not in ACTIVATION_NAMES:
+                raise ValueError(
+                    f"Unknown activation {name!r}; expected one of {sorted(ACTIVATION_NAMES)}."
+                )
+        return names
+
+    def _layer_specs(self):
+        """The network as the C++ core takes it: one dict per Dense layer."""
+        units = self._layer_units
+        names = self._hidden_activations() + [self.out_activation_]
+        return [
+            {"type": "dense", "units": int(u), **activation_spec(name)}
+            for u, name in zip(units[1:], names)
+        ]
+
     def _network(self):
         net = getattr(self, "_net", None)
         if net is None or net.dtype != self._params.dtype.name:
             net = _core.Network(
                 int(self._layer_units[0]),
-                [int(u) for u in self._layer_units[1:]],
-                self.activation if self.n_layers_ > 2 else "identity",
+                self._layer_specs(),
                 self._core_loss(),
                 self._params.dtype.name,
             )
@@ -356,10 +383,15 @@ class BaseMultilayerPerceptron(BaseEstimator):
         n_coefs = sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
         n_params = n_coefs + sum(layer_units[1:])
         params = np.empty(n_params, dtype=dtype)
-        # scikit-learn's Glorot-uniform initialisation, drawn in its order
-        factor = 2.0 if self.activation == "logistic" else 6.0
+        # scikit-learn's Glorot-uniform initialisation, drawn in its order (the
+        # bound is sqrt(2 / fan) for logistic layers, sqrt(6 / fan) otherwise;
+        # the output layer follows the last hidden layer, as in scikit-learn)
+        hidden = self._hidden_activations(len(layer_units) - 2)
+        feeding = hidden + [hidden[-1] if hidden else self.activation]
         c_off, b_off = 0, n_coefs
-        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+        for i, (fan_in, fan_out) in enumerate(zip(layer_units[:-1], layer_units[1:])):
+            name = feeding[i] if isinstance(feeding[i], str) else "relu"
+            factor = 2.0 if name in ("logistic", "sigmoid") else 6.0
             bound = np.sqrt(factor / (fan_in + fan_out))
             coef = self._random_state.uniform(-bound, bound, (fan_in, fan_out))
             intercept = self._random_state.uniform(-bound, bound, fan_out)
@@ -775,10 +807,13 @@ _SHARED_PARAMS_DOC = """
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element represents the number of neurons in the ith hidden layer.
 
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation function for the hidden layers: 'identity' (f(x) = x),
-        'logistic' (f(x) = 1 / (1 + exp(-x))), 'tanh' (f(x) = tanh(x)) or
-        'relu' (f(x) = max(0, x)).
+    activation : str or list of str, default='relu'
+        Activation function for the hidden layers, or one per hidden layer.
+        scikit-learn's 'identity' (f(x) = x), 'logistic' (f(x) = 1 / (1 +
+        exp(-x))), 'tanh' and 'relu' (f(x) = max(0, x)), and Keras's 'linear',
+        'sigmoid', 'hard_sigmoid' (Keras 2: clip(0.2 x + 0.5, 0, 1)),
+        'softsign', 'leaky_relu' (slope 0.2), 'relu6', 'elu', 'selu',
+        'softplus', 'softmax', 'gelu', 'swish' / 'silu' and 'exponential'.
 
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         The solver for weight optimization: 'lbfgs' (scipy's L-BFGS-B on the
