@@ -179,11 +179,13 @@ TrainConfig parse_config(const py::dict& d) {
 class PyNetwork {
  public:
   PyNetwork(int64_t n_in, const py::list& layers, const std::string& loss,
-            const std::string& dtype) {
+            const std::string& dtype, bool from_logits, double delta) {
     NetSpec s;
     s.n_in = n_in;
     for (const auto& item : layers) s.layers.push_back(parse_layer(py::reinterpret_borrow<py::dict>(item)));
-    s.loss = parse_loss(loss);
+    s.loss.kind = parse_loss(loss);
+    s.loss.from_logits = from_logits;
+    s.loss.delta = delta;
     if (dtype == "float32") f32_ = std::make_unique<Network<float>>(s);
     else if (dtype == "float64") f64_ = std::make_unique<Network<double>>(s);
     else throw std::invalid_argument("dtype must be float32 or float64, got " + dtype);
@@ -338,8 +340,10 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("stopped_by_callback", &TrainState::stopped_by_callback);
 
   py::class_<PyNetwork>(m, "Network")
-      .def(py::init<int64_t, const py::list&, const std::string&, const std::string&>(),
-           py::arg("n_in"), py::arg("layers"), py::arg("loss"), py::arg("dtype"))
+      .def(py::init<int64_t, const py::list&, const std::string&, const std::string&, bool,
+                    double>(),
+           py::arg("n_in"), py::arg("layers"), py::arg("loss"), py::arg("dtype"),
+           py::arg("from_logits") = false, py::arg("delta") = 1.0)
       .def_property_readonly("dtype", &PyNetwork::dtype)
       .def_property_readonly("n_params", &PyNetwork::n_params)
       .def_property_readonly("n_coefs", &PyNetwork::n_coefs)

@@ -35,9 +35,23 @@ struct ActSpec {
   }
 };
 
-// Output losses, each paired with its canonical output activation so that the
-// error at the output pre-activation is simply (prediction - target).
-enum class Loss : int { SquaredError, LogLoss, BinaryLogLoss, Poisson };
+// Losses. scikit-learn's four (half squared error summed over outputs, log
+// loss, binary log loss, half Poisson deviance) go with their canonical output
+// activation. The Keras losses take per-sample means over outputs where Keras
+// does, and work after any output activation.
+enum class Loss : int {
+  SquaredError, LogLoss, BinaryLogLoss, Poisson,  // scikit-learn
+  MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+  MeanSquaredLogarithmicError, Huber, LogCosh, KerasPoisson,
+  CategoricalCrossentropy, BinaryCrossentropy, Hinge, SquaredHinge, CategoricalHinge,
+  KLDivergence, CosineSimilarity
+};
+
+struct LossSpec {
+  Loss kind = Loss::SquaredError;
+  bool from_logits = false;  // cross-entropies: the network outputs logits
+  double delta = 1.0;        // huber
+};
 
 inline Act parse_activation(const std::string& s) {
   if (s == "identity" || s == "linear") return Act::Identity;
@@ -61,18 +75,47 @@ inline Loss parse_loss(const std::string& s) {
   if (s == "log_loss") return Loss::LogLoss;
   if (s == "binary_log_loss") return Loss::BinaryLogLoss;
   if (s == "poisson") return Loss::Poisson;
+  if (s == "mean_squared_error") return Loss::MeanSquaredError;
+  if (s == "mean_absolute_error") return Loss::MeanAbsoluteError;
+  if (s == "mean_absolute_percentage_error") return Loss::MeanAbsolutePercentageError;
+  if (s == "mean_squared_logarithmic_error") return Loss::MeanSquaredLogarithmicError;
+  if (s == "huber") return Loss::Huber;
+  if (s == "log_cosh") return Loss::LogCosh;
+  if (s == "keras_poisson") return Loss::KerasPoisson;
+  if (s == "categorical_crossentropy") return Loss::CategoricalCrossentropy;
+  if (s == "binary_crossentropy") return Loss::BinaryCrossentropy;
+  if (s == "hinge") return Loss::Hinge;
+  if (s == "squared_hinge") return Loss::SquaredHinge;
+  if (s == "categorical_hinge") return Loss::CategoricalHinge;
+  if (s == "kl_divergence") return Loss::KLDivergence;
+  if (s == "cosine_similarity") return Loss::CosineSimilarity;
   throw std::invalid_argument("unknown loss '" + s + "'");
 }
 
-// The activation a loss expects at the output.
-inline Act output_activation(Loss l) {
-  switch (l) {
-    case Loss::SquaredError: return Act::Identity;
-    case Loss::LogLoss: return Act::Softmax;
-    case Loss::BinaryLogLoss: return Act::Logistic;
-    case Loss::Poisson: return Act::Exp;
+// scikit-learn's losses require their canonical output activation.
+inline bool requires_canonical_output(Loss l) {
+  return l == Loss::SquaredError || l == Loss::LogLoss || l == Loss::BinaryLogLoss ||
+         l == Loss::Poisson;
+}
+
+// The loss computed on the pre-activation z when the output activation is
+// fused into it (stable form, error at z = p - y), or false if it is not.
+// softmax + categorical cross-entropy and sigmoid + binary cross-entropy are
+// fused the way Keras's TensorFlow backend fuses them.
+inline bool fused_loss_on_logits(const LossSpec& l, Act out, Loss* on_logits) {
+  switch (l.kind) {
+    case Loss::SquaredError: *on_logits = l.kind; return out == Act::Identity;
+    case Loss::LogLoss: *on_logits = l.kind; return out == Act::Softmax;
+    case Loss::BinaryLogLoss: *on_logits = l.kind; return out == Act::Logistic;
+    case Loss::Poisson: *on_logits = l.kind; return out == Act::Exp;
+    case Loss::CategoricalCrossentropy:
+      *on_logits = Loss::CategoricalCrossentropy;
+      return !l.from_logits && out == Act::Softmax;
+    case Loss::BinaryCrossentropy:
+      *on_logits = Loss::BinaryCrossentropy;
+      return !l.from_logits && out == Act::Logistic;
+    default: return false;
   }
-  return Act::Identity;
 }
 
 // Input rows: either a dense row-major matrix or a CSR matrix. Rows are

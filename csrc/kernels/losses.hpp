@@ -1,17 +1,26 @@
-// Output losses fused with their canonical output activation, computed from the
-// output pre-activation z in a numerically stable form (log-sum-exp for softmax,
-// softplus for the logistic, exp-link for Poisson). With that pairing the error
-// at z is (prediction - target), as in scikit-learn's MLP.
+// Losses: the value per sample and its gradient, per row of the output.
+//
+// Fused rows take the output pre-activation z of a canonical (activation, loss)
+// pair and compute in a numerically stable form (log-sum-exp for softmax,
+// softplus for the logistic, exp link for Poisson); the gradient at z is then
+// (prediction - target). Generic rows take the prediction p after any output
+// activation and give dL/dp; the output layer backpropagates it through its
+// activation. Keras losses average over outputs where Keras does and clip with
+// Keras's epsilon (1e-7).
 #pragma once
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
+#include <stdexcept>
 
 #include "../core/parallel.hpp"
 #include "../core/types.hpp"
 #include "activations.hpp"
 
 namespace nc {
+
+constexpr double kKerasEpsilon = 1e-7;
 
 template <class T>
 inline T softplus(T x) {  // log(1 + exp(x)), stable
@@ -23,67 +32,260 @@ inline T xlogx(T y) {
   return y > T(0) ? y * std::log(y) : T(0);
 }
 
-// Per-sample loss of one row of pre-activations z (k) against targets y (k),
-// in double. Squared error is 0.5 * sum_k (z - y)^2 (the sum over outputs is
-// what the gradient (z - y) differentiates).
+inline double sign(double v) { return double((v > 0) - (v < 0)); }
+
+// Softmax cross-entropy on logits z (k) against y: loss, and g = softmax(z) sum(y) - y.
+// Writes softmax(z) into p.
 template <class T>
-inline double row_loss(Loss loss, const T* z, const T* y, int64_t k) {
+inline double softmax_xent_row(const T* z, const T* y, int64_t k, T* p, T* g) {
+  double mx = z[0];
+  for (int64_t j = 1; j < k; ++j) mx = std::max(mx, double(z[j]));
+  double se = 0, ysum = 0, yz = 0;
+  for (int64_t j = 0; j < k; ++j) {
+    se += std::exp(double(z[j]) - mx);
+    ysum += y[j];
+    yz += double(y[j]) * z[j];
+  }
+  const double loss = (mx + std::log(se)) * ysum - yz;
+  // probabilities as scikit-learn's softmax computes them: exp(z - max) / sum
+  const T mxT = T(mx);
+  T sum = 0;
+  for (int64_t j = 0; j < k; ++j) sum += std::exp(z[j] - mxT);
+  for (int64_t j = 0; j < k; ++j) {
+    const T pj = std::exp(z[j] - mxT) / sum;
+    if (g) g[j] = T(double(pj) * ysum - y[j]);
+    if (p) p[j] = pj;
+  }
+  return loss;
+}
+
+// Loss of one row on the fused output: z (k) is the pre-activation; writes the
+// prediction into p (may alias z) and dL/dz into g (may be null).
+template <class T>
+inline double fused_row(Loss kind, T* z, const T* y, int64_t k, T* g) {
   double s = 0;
-  switch (loss) {
+  switch (kind) {
     case Loss::SquaredError:
       for (int64_t j = 0; j < k; ++j) {
         const double d = double(z[j]) - double(y[j]);
         s += 0.5 * d * d;
+        if (g) g[j] = T(d);
       }
-      break;
-    case Loss::LogLoss: {
-      double mx = z[0];
-      for (int64_t j = 1; j < k; ++j) mx = std::max(mx, double(z[j]));
-      double se = 0, ysum = 0, yz = 0;
-      for (int64_t j = 0; j < k; ++j) {
-        se += std::exp(double(z[j]) - mx);
-        ysum += y[j];
-        yz += double(y[j]) * z[j];
-      }
-      s = (mx + std::log(se)) * ysum - yz;
-      break;
-    }
+      return s;
+    case Loss::LogLoss:
+    case Loss::CategoricalCrossentropy:
+      return softmax_xent_row(z, y, k, z, g);
     case Loss::BinaryLogLoss:
-      for (int64_t j = 0; j < k; ++j) s += softplus(double(z[j])) - double(y[j]) * z[j];
-      break;
+    case Loss::BinaryCrossentropy: {
+      // scikit-learn sums over outputs, Keras averages
+      const double m = kind == Loss::BinaryCrossentropy ? 1.0 / double(k) : 1.0;
+      for (int64_t j = 0; j < k; ++j) {
+        s += softplus(double(z[j])) - double(y[j]) * z[j];
+        z[j] = logistic(z[j]);
+        if (g) g[j] = T(m * (double(z[j]) - y[j]));
+      }
+      return m * s;
+    }
     case Loss::Poisson:
-      for (int64_t j = 0; j < k; ++j)
+      for (int64_t j = 0; j < k; ++j) {
         s += xlogx(double(y[j])) - double(y[j]) * z[j] - y[j] + std::exp(double(z[j]));
-      break;
+        z[j] = std::exp(z[j]);
+        if (g) g[j] = T(double(z[j]) - y[j]);
+      }
+      return s;
+    default: break;
   }
-  return s;
+  throw std::invalid_argument("loss has no fused form");
 }
 
-// Given z (rows, k): writes p = out_act(z) over z, and, if delta is not null,
-// delta = (p - y) * sw[i] * scale. row_losses (rows) receives each sample's
-// loss times its weight. Returns the (weighted) sum of the per-sample losses.
+// Loss of one row given predictions p (k); writes dL/dp into g (may be null).
+// hinge_pm1: the batch's hinge targets are 0/1 and are read as -1/+1.
 template <class T>
-double loss_forward_backward(T* z, T* delta, double* row_losses, const T* y, const T* sw,
-                             int64_t rows, int64_t k, Loss loss, T scale, int threads) {
-  ActSpec out;
-  out.kind = output_activation(loss);
-  for_rows<T>(rows, k, threads, [&](int64_t i) {
-    T* zi = z + i * k;
-    const T* yi = y + i * k;
-    const T w = sw ? sw[i] : T(1);
-    row_losses[i] = double(w) * row_loss(loss, zi, yi, k);
-    if (out.kind == Act::Softmax) {
-      softmax_row(zi, k);
-    } else if (out.kind != Act::Identity) {
-      for (int64_t j = 0; j < k; ++j) zi[j] = act_forward(out, zi[j]);
+inline double generic_row(const LossSpec& L, const T* p, const T* y, int64_t k, T* g,
+                          bool hinge_pm1) {
+  const double eps = kKerasEpsilon, inv_k = 1.0 / double(k);
+  double s = 0;
+  auto put = [&](int64_t j, double v) {
+    if (g) g[j] = T(v);
+  };
+  switch (L.kind) {
+    case Loss::MeanSquaredError:
+      for (int64_t j = 0; j < k; ++j) {
+        const double e = double(p[j]) - y[j];
+        s += e * e;
+        put(j, 2 * e * inv_k);
+      }
+      return s * inv_k;
+    case Loss::MeanAbsoluteError:
+      for (int64_t j = 0; j < k; ++j) {
+        const double e = double(p[j]) - y[j];
+        s += std::abs(e);
+        put(j, sign(e) * inv_k);
+      }
+      return s * inv_k;
+    case Loss::MeanAbsolutePercentageError:
+      for (int64_t j = 0; j < k; ++j) {
+        const double e = double(p[j]) - y[j], d = std::max(std::abs(double(y[j])), eps);
+        s += std::abs(e) / d;
+        put(j, 100.0 * sign(e) / d * inv_k);
+      }
+      return 100.0 * s * inv_k;
+    case Loss::MeanSquaredLogarithmicError:
+      for (int64_t j = 0; j < k; ++j) {
+        const double pc = std::max(double(p[j]), eps);
+        const double e = std::log(pc + 1) - std::log(std::max(double(y[j]), eps) + 1);
+        s += e * e;
+        put(j, double(p[j]) > eps ? 2 * e / (pc + 1) * inv_k : 0.0);
+      }
+      return s * inv_k;
+    case Loss::Huber:
+      for (int64_t j = 0; j < k; ++j) {
+        const double e = double(p[j]) - y[j], a = std::abs(e), d = L.delta;
+        if (a <= d) {
+          s += 0.5 * e * e;
+          put(j, e * inv_k);
+        } else {
+          s += 0.5 * d * d + d * (a - d);
+          put(j, d * sign(e) * inv_k);
+        }
+      }
+      return s * inv_k;
+    case Loss::LogCosh:
+      for (int64_t j = 0; j < k; ++j) {
+        const double e = double(p[j]) - y[j];
+        s += e + softplus(-2 * e) - std::log(2.0);
+        put(j, std::tanh(e) * inv_k);
+      }
+      return s * inv_k;
+    case Loss::KerasPoisson:
+      for (int64_t j = 0; j < k; ++j) {
+        s += double(p[j]) - y[j] * std::log(double(p[j]) + eps);
+        put(j, (1.0 - y[j] / (double(p[j]) + eps)) * inv_k);
+      }
+      return s * inv_k;
+    case Loss::CategoricalCrossentropy: {
+      if (L.from_logits) return softmax_xent_row<T>(p, y, k, nullptr, g);
+      // Keras: q = clip(p / sum(p), eps, 1 - eps); loss = -sum y log q
+      double S = 0, inside_y = 0;
+      for (int64_t j = 0; j < k; ++j) S += p[j];
+      for (int64_t j = 0; j < k; ++j) {
+        const double q = double(p[j]) / S;
+        const bool inside = q > eps && q < 1 - eps;
+        s -= y[j] * std::log(std::min(std::max(q, eps), 1 - eps));
+        if (inside) inside_y += y[j];
+        put(j, inside ? -double(y[j]) / p[j] : 0.0);
+      }
+      if (g)
+        for (int64_t j = 0; j < k; ++j) g[j] = T(double(g[j]) + inside_y / S);
+      return s;
     }
-    if (delta) {
-      T* di = delta + i * k;
-      const T f = w * scale;
-      for (int64_t j = 0; j < k; ++j) di[j] = (zi[j] - yi[j]) * f;
+    case Loss::BinaryCrossentropy:
+      for (int64_t j = 0; j < k; ++j) {
+        const double t = y[j];
+        if (L.from_logits) {
+          const double z = p[j];
+          s += softplus(z) - t * z;
+          put(j, (logistic(z) - t) * inv_k);
+        } else {
+          const double q = std::min(std::max(double(p[j]), eps), 1 - eps);
+          const bool inside = double(p[j]) > eps && double(p[j]) < 1 - eps;
+          s -= t * std::log(q + eps) + (1 - t) * std::log(1 - q + eps);
+          put(j, inside ? -(t / (q + eps) - (1 - t) / (1 - q + eps)) * inv_k : 0.0);
+        }
+      }
+      return s * inv_k;
+    case Loss::Hinge:
+    case Loss::SquaredHinge:
+      for (int64_t j = 0; j < k; ++j) {
+        const double t = hinge_pm1 ? 2.0 * y[j] - 1.0 : double(y[j]);
+        const double m = std::max(1.0 - t * p[j], 0.0);
+        if (L.kind == Loss::Hinge) {
+          s += m;
+          put(j, m > 0 ? -t * inv_k : 0.0);
+        } else {
+          s += m * m;
+          put(j, -2 * m * t * inv_k);
+        }
+      }
+      return s * inv_k;
+    case Loss::CategoricalHinge: {
+      double pos = 0, neg = -std::numeric_limits<double>::infinity();
+      int64_t arg = 0;
+      for (int64_t j = 0; j < k; ++j) {
+        pos += double(y[j]) * p[j];
+        const double v = (1.0 - y[j]) * p[j];
+        if (v > neg) {
+          neg = v;
+          arg = j;
+        }
+      }
+      s = std::max(neg - pos + 1.0, 0.0);
+      for (int64_t j = 0; j < k; ++j)
+        put(j, s > 0 ? -double(y[j]) + (j == arg ? 1.0 - y[j] : 0.0) : 0.0);
+      return s;
+    }
+    case Loss::KLDivergence:
+      for (int64_t j = 0; j < k; ++j) {
+        const double t = std::min(std::max(double(y[j]), eps), 1.0);
+        const double q = std::min(std::max(double(p[j]), eps), 1.0);
+        s += t * std::log(t / q);
+        put(j, (double(p[j]) >= eps && double(p[j]) <= 1.0) ? -t / q : 0.0);
+      }
+      return s;
+    case Loss::CosineSimilarity: {
+      double tt = 0, pp = 0;
+      for (int64_t j = 0; j < k; ++j) {
+        tt += double(y[j]) * y[j];
+        pp += double(p[j]) * p[j];
+      }
+      const double tn = 1.0 / std::sqrt(std::max(tt, 1e-12));
+      const double pn = 1.0 / std::sqrt(std::max(pp, 1e-12));
+      double dot = 0;
+      for (int64_t j = 0; j < k; ++j) dot += double(y[j]) * tn * p[j] * pn;
+      for (int64_t j = 0; j < k; ++j) {
+        const double grad = pp > 1e-12 ? -(double(y[j]) * tn - dot * p[j] * pn) * pn
+                                       : -double(y[j]) * tn * pn;
+        put(j, grad);
+      }
+      return -dot;
+    }
+    default: break;
+  }
+  throw std::invalid_argument("this loss needs its canonical output activation");
+}
+
+// Keras converts hinge targets given as 0/1 to -1/+1 (checked per batch).
+template <class T>
+inline bool hinge_targets_are_01(const LossSpec& L, const T* y, int64_t n) {
+  if (L.kind != Loss::Hinge && L.kind != Loss::SquaredHinge) return false;
+  for (int64_t i = 0; i < n; ++i)
+    if (y[i] != T(0) && y[i] != T(1)) return false;
+  return true;
+}
+
+// The output layer's loss over `rows` rows. If fused, `out` holds the
+// pre-activation z: it is replaced by predictions and delta receives dL/dz;
+// otherwise `out` holds predictions and delta receives dL/dp. Both are scaled
+// by sw[i] * scale. row_losses (rows) receives each sample's weighted loss.
+// Returns the weighted loss sum.
+template <class T>
+double loss_forward_backward(const LossSpec& L, bool fused, Loss fused_kind, T* out, T* delta,
+                             double* row_losses, const T* y, const T* sw, int64_t rows,
+                             int64_t k, T scale, int threads) {
+  const bool pm1 = hinge_targets_are_01(L, y, rows * k);
+  for_rows<T>(rows, k, threads, [&](int64_t i) {
+    T* oi = out + i * k;
+    const T* yi = y + i * k;
+    T* di = delta ? delta + i * k : nullptr;
+    const double w = sw ? double(sw[i]) : 1.0;
+    const double l = fused ? fused_row(fused_kind, oi, yi, k, di) : generic_row(L, oi, yi, k, di, pm1);
+    row_losses[i] = w * l;
+    if (di) {
+      const T f = T(w) * scale;
+      for (int64_t j = 0; j < k; ++j) di[j] *= f;
     }
   });
-  double total = 0;  // serial sum: same result for any thread count
+  double total = 0;  // serial sum: the same result for any thread count
   for (int64_t i = 0; i < rows; ++i) total += row_losses[i];
   return total;
 }

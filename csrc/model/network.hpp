@@ -30,7 +30,7 @@ struct LayerConfig {
 struct NetSpec {
   int64_t n_in = 0;
   std::vector<LayerConfig> layers;
-  Loss loss = Loss::SquaredError;
+  LossSpec loss;
 };
 
 // Per-caller scratch memory for `rows` rows at a time. Training owns one;
@@ -84,13 +84,16 @@ class Network {
       width = layer->n_out;
       layers_.push_back(std::move(layer));
     }
-    // the output activation is fused with the loss (stable form, error = p - y)
+    // the output activation is fused with the loss where the pair is canonical
+    // (stable form, error at z = p - y); otherwise the output layer applies its
+    // activation and backpropagates the loss's gradient through it
     auto* last = dynamic_cast<Dense<T>*>(layers_.back().get());
-    if (!last || last->act.kind != output_activation(spec.loss) ||
-        (last->act.kind == Act::Relu && !last->act.plain_relu()))
+    if (last) output_act_ = last->act;
+    fused_ = last && fused_loss_on_logits(spec.loss, last->act.kind, &fused_kind_) &&
+             !(last->act.kind == Act::Relu);
+    if (requires_canonical_output(spec.loss.kind) && !fused_)
       throw std::invalid_argument("the output layer's activation does not match the loss");
-    last->fused_output = true;
-    output_act_.kind = output_activation(spec.loss);
+    if (fused_) last->fused_output = true;
 
     int64_t off = 0;
     for (Dense<T>* d : dense) {
@@ -157,7 +160,7 @@ class Network {
       cur = Batch<T>::of(ws.outs[l].data());
     }
     T* out = ws.outs.back().data();
-    if (!logits) bias_activation<T>(out, nullptr, rows, n_out(), output_act_, c.threads);
+    if (fused_ && !logits) bias_activation<T>(out, nullptr, rows, n_out(), output_act_, c.threads);
     return out;
   }
 
@@ -171,8 +174,9 @@ class Network {
                        bool accumulate) const {
     T* dz = ws.d0.data();
     T* other = ws.d1.data();
-    const double loss = loss_forward_backward(ws.outs.back().data(), dz, ws.row_loss.data(), y,
-                                              sw, rows, n_out(), spec_.loss, scale, c.threads);
+    const double loss =
+        loss_forward_backward(spec_.loss, fused_, fused_kind_, ws.outs.back().data(), dz,
+                              ws.row_loss.data(), y, sw, rows, n_out(), scale, c.threads);
     for (size_t l = layers_.size(); l-- > 0;) {
       const Batch<T> lin = l == 0 ? in : Batch<T>::of(ws.outs[l - 1].data());
       T* din = l == 0 ? nullptr : other;
@@ -227,6 +231,8 @@ class Network {
   NetSpec spec_;
   std::vector<std::unique_ptr<Layer<T>>> layers_;
   ActSpec output_act_;
+  bool fused_ = false;
+  Loss fused_kind_ = Loss::SquaredError;
   int64_t n_params_ = 0, n_coefs_ = 0, n_state_ = 0;
 };
 
