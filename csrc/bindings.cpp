@@ -19,6 +19,7 @@
 #include "kernels/gemm.hpp"
 #include "model/network.hpp"
 #include "model/objective.hpp"
+#include "model/optimizer.hpp"
 #include "model/trainer.hpp"
 
 namespace py = pybind11;
@@ -143,22 +144,27 @@ LayerConfig parse_layer(const py::dict& d) {
 template <class T>
 TrainConfig parse_config(const py::dict& d) {
   TrainConfig c;
-  const std::string solver = d["solver"].cast<std::string>();
-  if (solver == "sgd") c.solver = Solver::Sgd;
-  else if (solver == "adam") c.solver = Solver::Adam;
-  else throw std::invalid_argument("unknown stochastic solver '" + solver + "'");
-  const std::string sched = d["learning_rate"].cast<std::string>();
+  c.opt.kind = parse_optimizer(d["optimizer"].cast<std::string>());
+  const std::string sched = get_or<std::string>(d, "learning_rate", "constant");
   if (sched == "constant") c.schedule = Schedule::Constant;
   else if (sched == "invscaling") c.schedule = Schedule::InvScaling;
   else if (sched == "adaptive") c.schedule = Schedule::Adaptive;
   else throw std::invalid_argument("unknown learning_rate schedule '" + sched + "'");
   c.lr_init = d["learning_rate_init"].cast<double>();
-  c.power_t = d["power_t"].cast<double>();
-  c.momentum = d["momentum"].cast<double>();
-  c.nesterov = d["nesterovs_momentum"].cast<bool>();
-  c.beta1 = d["beta_1"].cast<double>();
-  c.beta2 = d["beta_2"].cast<double>();
-  c.epsilon = d["epsilon"].cast<double>();
+  c.power_t = get_or<double>(d, "power_t", 0.5);
+  c.lr_decay = get_or<double>(d, "decay", 0.0);
+  c.opt.momentum = get_or<double>(d, "momentum", 0.0);
+  c.opt.nesterov = get_or<bool>(d, "nesterov", false);
+  c.opt.rho = get_or<double>(d, "rho", 0.9);
+  c.opt.centered = get_or<bool>(d, "centered", false);
+  c.opt.beta1 = get_or<double>(d, "beta_1", 0.9);
+  c.opt.beta2 = get_or<double>(d, "beta_2", 0.999);
+  c.opt.epsilon = get_or<double>(d, "epsilon", 1e-7);
+  c.opt.amsgrad = get_or<bool>(d, "amsgrad", false);
+  c.opt.weight_decay = get_or<double>(d, "weight_decay", 0.0);
+  c.opt.clipnorm = get_or<double>(d, "clipnorm", 0.0);
+  c.opt.clipvalue = get_or<double>(d, "clipvalue", 0.0);
+  c.opt.global_clipnorm = get_or<double>(d, "global_clipnorm", 0.0);
   c.alpha = d["alpha"].cast<double>();
   c.tol = d["tol"].cast<double>();
   c.n_iter_no_change = d["n_iter_no_change"].cast<double>();
@@ -208,12 +214,12 @@ class PyNetwork {
                 : objective_t(*f64_, params, X, Y, sw, alpha, report_scale, grad, n_threads);
   }
 
-  void fit(const py::object& params, const py::object& opt_a, const py::object& opt_b,
-           const py::object& best, const py::object& X, const py::object& Y,
-           const py::object& sw, const py::object& train_idx, const py::object& val_idx,
-           const py::dict& config, TrainState& state, const py::object& on_epoch) const {
-    if (f32_) fit_t(*f32_, params, opt_a, opt_b, best, X, Y, sw, train_idx, val_idx, config, state, on_epoch);
-    else fit_t(*f64_, params, opt_a, opt_b, best, X, Y, sw, train_idx, val_idx, config, state, on_epoch);
+  void fit(const py::object& params, const py::list& slots, const py::object& best,
+           const py::object& X, const py::object& Y, const py::object& sw,
+           const py::object& train_idx, const py::object& val_idx, const py::dict& config,
+           TrainState& state, const py::object& on_epoch) const {
+    if (f32_) fit_t(*f32_, params, slots, best, X, Y, sw, train_idx, val_idx, config, state, on_epoch);
+    else fit_t(*f64_, params, slots, best, X, Y, sw, train_idx, val_idx, config, state, on_epoch);
   }
 
  private:
@@ -254,8 +260,8 @@ class PyNetwork {
   }
 
   template <class T>
-  static void fit_t(const Network<T>& net, const py::object& params, const py::object& opt_a,
-                    const py::object& opt_b, const py::object& best, const py::object& X,
+  static void fit_t(const Network<T>& net, const py::object& params, const py::list& slots,
+                    const py::object& best, const py::object& X,
                     const py::object& Y, const py::object& sw, const py::object& train_idx,
                     const py::object& val_idx, const py::dict& config, TrainState& state,
                     const py::object& on_epoch) {
@@ -263,11 +269,16 @@ class PyNetwork {
     const int64_t P = net.n_params();
     TrainBuffers<T> buf;
     buf.params = mutable_ptr<T>(params, P, "params");
-    buf.opt_a = mutable_ptr<T>(opt_a, P, "optimizer state");
-    buf.opt_b = cfg.solver == Solver::Adam ? mutable_ptr<T>(opt_b, P, "optimizer state") : nullptr;
+    const int n_slots = optimizer_slots(cfg.opt);
+    if (int(slots.size()) != n_slots)
+      throw std::invalid_argument("this optimizer needs " + std::to_string(n_slots) +
+                                  " state buffers, got " + std::to_string(slots.size()));
+    for (const auto& slot : slots) {
+      T* p = mutable_ptr<T>(slot, P, "optimizer state");
+      if (!p) throw std::invalid_argument("optimizer state buffers are required");
+      buf.slots.push_back(p);
+    }
     buf.best = cfg.early_stopping ? mutable_ptr<T>(best, P, "best parameters") : nullptr;
-    if (!buf.opt_a || (cfg.solver == Solver::Adam && !buf.opt_b))
-      throw std::invalid_argument("optimizer state buffers are required");
     TrainData<T> d;
     d.X = input_view<T>(X, net.n_in());
     d.Y = const_ptr<T>(Y, d.X.n_rows * net.n_out(), "y");
@@ -316,7 +327,12 @@ PYBIND11_MODULE(_core, m) {
   py::class_<TrainState>(m, "TrainState")
       .def(py::init<>())
       .def_readwrite("lr", &TrainState::lr)
-      .def_readwrite("adam_t", &TrainState::adam_t)
+      .def_property(
+          "iterations", [](const TrainState& s) { return s.opt.iterations; },
+          [](TrainState& s, int64_t v) { s.opt.iterations = v; })
+      .def_property(
+          "u_product", [](const TrainState& s) { return s.opt.u_product; },
+          [](TrainState& s, double v) { s.opt.u_product = v; })
       .def_readwrite("t", &TrainState::t)
       .def_readwrite("no_improvement_count", &TrainState::no_improvement_count)
       .def_readwrite("best_loss", &TrainState::best_loss)
@@ -353,11 +369,19 @@ PYBIND11_MODULE(_core, m) {
       .def("objective", &PyNetwork::objective, py::arg("params"), py::arg("X"), py::arg("y"),
            py::arg("sample_weight"), py::arg("alpha"), py::arg("report_scale"), py::arg("grad"),
            py::arg("n_threads"))
-      .def("fit", &PyNetwork::fit, py::arg("params"), py::arg("opt_a"), py::arg("opt_b"),
-           py::arg("best"), py::arg("X"), py::arg("y"), py::arg("sample_weight"),
+      .def("fit", &PyNetwork::fit, py::arg("params"), py::arg("slots"), py::arg("best"), py::arg("X"), py::arg("y"), py::arg("sample_weight"),
            py::arg("train_idx"), py::arg("val_idx"), py::arg("config"), py::arg("state"),
            py::arg("on_epoch"));
 
   m.def("hardware_threads", &hardware_threads, "Number of processors OpenMP sees.");
+  m.def(
+      "optimizer_slots",
+      [](const py::dict& d) {
+        OptConfig c;
+        c.kind = parse_optimizer(d["optimizer"].cast<std::string>());
+        c.amsgrad = get_or<bool>(d, "amsgrad", false);
+        return optimizer_slots(c);
+      },
+      "How many state buffers the optimizer described by a config dict needs.");
   m.def("blas_threads", &get_blas_threads, "Threads OpenBLAS currently uses.");
 }

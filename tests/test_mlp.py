@@ -280,3 +280,17 @@ def test_activation_list_is_checked(digits):
         MLPClassifier(hidden_layer_sizes=(8,), activation=["mish"]).fit(X, y)
     with pytest.raises(ValueError, match="activation"):
         MLPClassifier(activation="mish").fit(X, y)
+
+
+@pytest.mark.parametrize("solver", ["rmsprop", "adagrad", "adadelta", "adamax", "nadam", "adamw"])
+def test_every_keras_optimizer_trains_as_a_solver(digits, solver):
+    X, y = digits
+    lr = {"adadelta": 1.0, "adagrad": 0.05}.get(solver, 0.003)
+    clf = MLPClassifier(hidden_layer_sizes=(32,), solver=solver, learning_rate_init=lr,
+                        max_iter=40, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.9, solver
+    assert clf._optimizer.t == clf.n_iter_ * int(np.ceil(len(X) / 200))
+    # partial_fit continues the same optimizer state
+    t = clf._optimizer.t
+    clf.partial_fit(X, y)
+    assert clf._optimizer.t == t + int(np.ceil(len(X) / 200))

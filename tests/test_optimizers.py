@@ -57,13 +57,13 @@ def test_sgd_steps_match_numpy(nesterov, momentum):
     )
     est.partial_fit(X, y)
     p = est._params.copy()
-    v = est._optimizer.a.copy()
+    v = est._optimizer.slots[0].copy()
     for _ in range(N_STEPS):
         g = _gradient(est, X, y)
         p, v = sgd_reference(p, v, g, 0.05, momentum, nesterov)
         est.partial_fit(X, y)
         np.testing.assert_allclose(est._params, p, rtol=1e-12, atol=1e-14)
-        np.testing.assert_allclose(est._optimizer.a, v, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(est._optimizer.slots[0], v, rtol=1e-12, atol=1e-14)
     assert not np.allclose(p, est._params + 1e-6)
 
 
@@ -78,7 +78,7 @@ def test_adam_steps_match_numpy(betas):
     )
     est.partial_fit(X, y)
     p = est._params.copy()
-    m, v, t = est._optimizer.a.copy(), est._optimizer.b.copy(), est._optimizer.t
+    m, v, t = est._optimizer.slots[0].copy(), est._optimizer.slots[1].copy(), est._optimizer.t
     assert t == 1
     for _ in range(N_STEPS):
         g = _gradient(est, X, y)
@@ -86,8 +86,8 @@ def test_adam_steps_match_numpy(betas):
         est.partial_fit(X, y)
         assert est._optimizer.t == t
         np.testing.assert_allclose(est._params, p, rtol=1e-12, atol=1e-14)
-        np.testing.assert_allclose(est._optimizer.a, m, rtol=1e-12, atol=1e-15)
-        np.testing.assert_allclose(est._optimizer.b, v, rtol=1e-12, atol=1e-18)
+        np.testing.assert_allclose(est._optimizer.slots[0], m, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(est._optimizer.slots[1], v, rtol=1e-12, atol=1e-18)
 
 
 def test_invscaling_and_adaptive_learning_rates():

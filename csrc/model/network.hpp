@@ -8,6 +8,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../core/parallel.hpp"
@@ -185,6 +186,21 @@ class Network {
       std::swap(dz, other);
     }
     return loss;
+  }
+
+  // (offset, length) of every variable (each kernel, each bias, each other
+  // layer's parameters), as Keras's per-variable gradient clipping sees them.
+  std::vector<std::pair<int64_t, int64_t>> variable_segments() const {
+    std::vector<std::pair<int64_t, int64_t>> segs;
+    for (const auto& layer : layers_) {
+      if (const auto* d = dynamic_cast<const Dense<T>*>(layer.get())) {
+        segs.emplace_back(d->w_off, d->n_in * d->n_out);
+        if (d->use_bias) segs.emplace_back(d->b_off, d->n_out);
+      } else if (layer->param_count() > 0) {
+        segs.emplace_back(layer->p_off, layer->param_count());
+      }
+    }
+    return segs;
   }
 
   // Sum of squares of the kernels (the L2 penalty leaves biases alone).

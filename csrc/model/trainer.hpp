@@ -18,21 +18,22 @@
 
 #include "../core/rng.hpp"
 #include "../kernels/metrics.hpp"
-#include "../kernels/optimizers.hpp"
 #include "network.hpp"
+#include "optimizer.hpp"
 
 namespace nc {
 
-enum class Solver : int { Sgd, Adam };
+// scikit-learn's learning-rate schedules (they act on SGD only, as there)
 enum class Schedule : int { Constant, InvScaling, Adaptive };
 
 struct TrainConfig {
-  Solver solver = Solver::Adam;
+  OptConfig opt;
   Schedule schedule = Schedule::Constant;
-  double lr_init = 1e-3, power_t = 0.5, momentum = 0.9, beta1 = 0.9, beta2 = 0.999;
-  double epsilon = 1e-8, alpha = 1e-4, tol = 1e-4;
+  double lr_init = 1e-3, power_t = 0.5;
+  double lr_decay = 0.0;  // Keras 2's `decay`: lr / (1 + decay * iterations)
+  double alpha = 1e-4, tol = 1e-4;
   double n_iter_no_change = 10;  // may be +inf
-  bool nesterov = true, shuffle = true, early_stopping = false, incremental = false;
+  bool shuffle = true, early_stopping = false, incremental = false;
   int64_t batch_size = 200, max_iter = 200;
   int threads = 1;
   bool classifier = true;     // validation score: accuracy, else R^2
@@ -43,8 +44,8 @@ struct TrainConfig {
 // plus what the call produced. The caller reads it even after an exception.
 struct TrainState {
   // persistent
-  double lr = 1e-3;        // SGD's current learning rate
-  int64_t adam_t = 0;      // Adam's step count
+  double lr = 1e-3;        // SGD's current learning rate (scikit-learn's schedules)
+  OptState opt;            // the optimizer's step count and scalars
   int64_t t = 0;           // samples seen (scikit-learn's t_)
   int64_t no_improvement_count = 0;
   double best_loss = std::numeric_limits<double>::infinity();
@@ -81,9 +82,8 @@ struct TrainData {
 template <class T>
 struct TrainBuffers {
   T* params = nullptr;
-  T* opt_a = nullptr;  // SGD velocity, or Adam first moment
-  T* opt_b = nullptr;  // Adam second moment
-  T* best = nullptr;   // best parameters seen (early stopping), or null
+  std::vector<T*> slots;  // the optimizer's slots (optimizer_slots of them)
+  T* best = nullptr;      // best parameters seen (early stopping), or null
 };
 
 template <class T>
@@ -92,7 +92,8 @@ class Trainer {
   using EpochCallback = std::function<bool(const EpochReport&)>;
   using InterruptCheck = std::function<void()>;
 
-  Trainer(const Network<T>& net, const TrainConfig& cfg) : net_(net), cfg_(cfg) {}
+  Trainer(const Network<T>& net, const TrainConfig& cfg)
+      : net_(net), cfg_(cfg), segments_(net.variable_segments()) {}
 
   void fit(const TrainData<T>& data, TrainBuffers<T> buf, TrainState& st,
            const EpochCallback& on_epoch, const InterruptCheck& check_interrupt) {
@@ -184,7 +185,8 @@ class Trainer {
         }
         if (st.loss < st.best_loss) st.best_loss = st.loss;
       }
-      if (cfg_.solver == Solver::Sgd && cfg_.schedule == Schedule::InvScaling)
+      const bool sgd = cfg_.opt.kind == Opt::Sgd;
+      if (sgd && cfg_.schedule == Schedule::InvScaling)
         st.lr = cfg_.lr_init / std::pow(double(st.t + 1), cfg_.power_t);
 
       std::string message;
@@ -203,7 +205,7 @@ class Trainer {
                         cfg_.tol, (long long)cfg_.n_iter_no_change);
         }
         message = head;
-        if (cfg_.solver == Solver::Sgd && cfg_.schedule == Schedule::Adaptive) {
+        if (sgd && cfg_.schedule == Schedule::Adaptive) {
           if (st.lr <= 1e-6) {
             message += " Learning rate too small. Stopping.";
             stop = true;
@@ -221,7 +223,7 @@ class Trainer {
         st.converged = stop;
       }
       if (on_epoch) {
-        const double lr_now = cfg_.solver == Solver::Sgd ? st.lr : cfg_.lr_init;
+        const double lr_now = current_lr(st);
         if (on_epoch(EpochReport{st.n_iter, st.loss, val, lr_now, message})) {
           st.stopped_by_callback = true;
           stop = true;
@@ -237,6 +239,14 @@ class Trainer {
   }
 
  private:
+  // The learning rate of the next step: scikit-learn's SGD schedules keep it in
+  // st.lr; Keras 2's decay divides by (1 + decay * iterations).
+  double current_lr(const TrainState& st) const {
+    double lr = cfg_.opt.kind == Opt::Sgd ? st.lr : cfg_.lr_init;
+    if (cfg_.lr_decay > 0) lr /= 1.0 + cfg_.lr_decay * double(st.opt.iterations);
+    return lr;
+  }
+
   static bool isIdentity(const int64_t* idx, int64_t n) {
     for (int64_t i = 0; i < n; ++i)
       if (idx[i] != i) return false;
@@ -280,14 +290,8 @@ class Trainer {
       penalty = 0.5 * cfg_.alpha * net_.coef_sq_norm(buf.params) / sw_sum;
       net_.add_l2_grad(buf.params, grads, T(cfg_.alpha / sw_sum));
     }
-    const int64_t P = net_.n_params();
-    if (cfg_.solver == Solver::Sgd) {
-      sgd_step(buf.params, buf.opt_a, grads, P, st.lr, cfg_.momentum, cfg_.nesterov, threads);
-    } else {
-      st.adam_t += 1;
-      adam_step(buf.params, buf.opt_a, buf.opt_b, grads, P, cfg_.lr_init, cfg_.beta1,
-                cfg_.beta2, cfg_.epsilon, st.adam_t, threads);
-    }
+    optimizer_step(cfg_.opt, st.opt, buf.params, buf.slots.data(), grads, net_.n_params(),
+                   current_lr(st), segments_, threads);
     return cfg_.report_scale * data_loss / sw_sum + penalty;
   }
 
@@ -345,6 +349,7 @@ class Trainer {
 
   const Network<T>& net_;
   TrainConfig cfg_;
+  std::vector<std::pair<int64_t, int64_t>> segments_;
   ValScore val_score_;
 };
 

@@ -46,7 +46,7 @@ from threadpoolctl import threadpool_limits
 from . import _core
 from ._activations import ACTIVATION_NAMES, activation_spec
 
-_STOCHASTIC_SOLVERS = ("sgd", "adam")
+_STOCHASTIC_SOLVERS = ("sgd", "adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "adamw")
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
@@ -93,30 +93,32 @@ def _check_lbfgs_result(result, max_iter):
 class _OptimizerState:
     """State of the stochastic optimizer that outlives one call (partial_fit).
 
-    ``a`` and ``b`` are flat buffers the C++ step updates in place (SGD
-    velocities; Adam first and second moments); ``lr`` is SGD's current rate
-    and ``t`` Adam's step count. ``learning_rate`` mirrors scikit-learn's
+    ``slots`` are flat buffers the C++ step updates in place (SGD velocities;
+    Adam's first and second moments; RMSprop's mean square, momentum and mean
+    gradient; ...); ``lr`` is SGD's current rate under scikit-learn's
+    schedules, ``t`` the number of steps taken and ``u_product`` Nadam's
+    running momentum product. ``learning_rate`` mirrors scikit-learn's
     optimizer attribute of that name.
     """
 
-    def __init__(self, solver, n_params, dtype, learning_rate_init, beta_1, beta_2):
-        self.solver = solver
-        self.a = np.zeros(n_params, dtype=dtype)
-        self.b = np.zeros(n_params, dtype=dtype) if solver == "adam" else None
-        self.learning_rate_init = float(learning_rate_init)
-        self.lr = float(learning_rate_init)
+    def __init__(self, config, n_params, dtype):
+        self.solver = config["optimizer"]
+        self.config = dict(config)
+        self.slots = [
+            np.zeros(n_params, dtype=dtype) for _ in range(_core.optimizer_slots(config))
+        ]
+        if self.solver == "adagrad":
+            self.slots[0][:] = config.get("initial_accumulator_value", 0.1)
+        self.learning_rate_init = float(config["learning_rate_init"])
+        self.lr = self.learning_rate_init
         self.t = 0
-        self.beta_1 = float(beta_1)
-        self.beta_2 = float(beta_2)
+        self.u_product = 1.0
 
     @property
     def learning_rate(self):
-        if self.solver == "adam" and self.t > 0:
-            return (
-                self.learning_rate_init
-                * np.sqrt(1 - self.beta_2**self.t)
-                / (1 - self.beta_1**self.t)
-            )
+        if self.solver in ("adam", "adamw") and self.t > 0:
+            b1, b2 = self.config["beta_1"], self.config["beta_2"]
+            return self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         return self.lr
 
 
@@ -132,7 +134,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
         ],
         "activation": [StrOptions(set(ACTIVATION_NAMES)), list, tuple],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "solver": [StrOptions({"lbfgs", *_STOCHASTIC_SOLVERS})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
@@ -589,11 +591,30 @@ class BaseMultilayerPerceptron(BaseEstimator):
             self.loss_ = float(self._last_reported_loss)
         del self._last_reported_loss
 
+    def _optimizer_config(self):
+        """The optimizer as the C++ core takes it.
+
+        'sgd' and 'adam' are scikit-learn's; the Keras optimizers keep Keras's
+        defaults for what scikit-learn has no parameter for (rho=0.9,
+        RMSprop without momentum, Adagrad's initial accumulator 0.1, AdamW's
+        weight decay 0.004) and take learning_rate_init, beta_1, beta_2 and
+        epsilon from this estimator.
+        """
+        config = {
+            "optimizer": self.solver,
+            "learning_rate_init": float(self.learning_rate_init),
+            "beta_1": float(self.beta_1),
+            "beta_2": float(self.beta_2),
+            "epsilon": float(self.epsilon),
+        }
+        if self.solver == "sgd":
+            config.update(momentum=float(self.momentum), nesterov=bool(self.nesterovs_momentum))
+        elif self.solver == "adamw":
+            config.update(weight_decay=0.004)
+        return config
+
     def _new_optimizer_state(self, n_params, dtype):
-        return _OptimizerState(
-            self.solver, n_params, dtype, self.learning_rate_init, self.beta_1,
-            self.beta_2,
-        )
+        return _OptimizerState(self._optimizer_config(), n_params, dtype)
 
     def _validation_split(self, y, sample_weight):
         """Indices of scikit-learn's train/validation split (same random draws)."""
@@ -624,9 +645,9 @@ class BaseMultilayerPerceptron(BaseEstimator):
         if (
             not incremental
             or opt is None
-            or opt.solver != self.solver
-            or opt.a.shape != params.shape
-            or opt.a.dtype != params.dtype
+            or opt.config != self._optimizer_config()
+            or opt.slots[0].shape != params.shape
+            or opt.slots[0].dtype != params.dtype
         ):
             opt = self._new_optimizer_state(params.shape[0], params.dtype)
             self._optimizer = opt
@@ -654,7 +675,8 @@ class BaseMultilayerPerceptron(BaseEstimator):
 
         state = _core.TrainState()
         state.lr = float(opt.lr)
-        state.adam_t = int(opt.t)
+        state.iterations = int(opt.t)
+        state.u_product = float(opt.u_product)
         state.t = int(self.t_)
         state.no_improvement_count = int(self._no_improvement_count)
         state.best_loss = np.inf if self.best_loss_ is None else float(self.best_loss_)
@@ -668,15 +690,9 @@ class BaseMultilayerPerceptron(BaseEstimator):
         state.rng_pos = int(pos)
 
         config = {
-            "solver": self.solver,
+            **opt.config,
             "learning_rate": self.learning_rate,
-            "learning_rate_init": float(self.learning_rate_init),
             "power_t": float(self.power_t),
-            "momentum": float(self.momentum),
-            "nesterovs_momentum": bool(self.nesterovs_momentum),
-            "beta_1": float(self.beta_1),
-            "beta_2": float(self.beta_2),
-            "epsilon": float(self.epsilon),
             "alpha": float(self.alpha),
             "tol": float(self.tol),
             "n_iter_no_change": float(self.n_iter_no_change),
@@ -693,8 +709,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         try:
             self._network().fit(
                 params,
-                opt.a,
-                opt.b,
+                opt.slots,
                 self._best_params if self.early_stopping else None,
                 Xc,
                 y,
@@ -719,7 +734,8 @@ class BaseMultilayerPerceptron(BaseEstimator):
                 self.best_loss_ = float(state.best_loss)
             self._no_improvement_count = int(state.no_improvement_count)
             opt.lr = float(state.lr)
-            opt.t = int(state.adam_t)
+            opt.t = int(state.iterations)
+            opt.u_product = float(state.u_product)
             self._random_state.set_state(
                 ("MT19937", np.asarray(state.rng_keys, dtype=np.uint32), state.rng_pos, 0, 0.0)
             )
@@ -815,10 +831,16 @@ _SHARED_PARAMS_DOC = """
         'softsign', 'leaky_relu' (slope 0.2), 'relu6', 'elu', 'selu',
         'softplus', 'softmax', 'gelu', 'swish' / 'silu' and 'exponential'.
 
-    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+    solver : {'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad', 'adadelta', \
+            'adamax', 'nadam', 'adamw'}, default='adam'
         The solver for weight optimization: 'lbfgs' (scipy's L-BFGS-B on the
         full-data loss and gradient computed in C++), 'sgd' (stochastic
-        gradient descent with momentum) or 'adam' (Kingma and Ba's Adam).
+        gradient descent with momentum), 'adam' (Kingma and Ba's Adam), or
+        one of Keras's optimizers with Keras's update rules and, for what
+        this estimator has no parameter for, Keras's defaults (RMSprop rho 0.9
+        without momentum, Adagrad's initial accumulator 0.1, AdamW's weight
+        decay 0.004); they take learning_rate_init, beta_1, beta_2 and
+        epsilon from here.
 
     alpha : float, default=0.0001
         Strength of the L2 regularization term, divided by the sample size (or
