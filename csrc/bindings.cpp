@@ -138,6 +138,12 @@ LayerConfig parse_layer(const py::dict& d) {
   c.act.threshold = get_or<double>(d, "threshold", 0.0);
   c.act.approximate = get_or<bool>(d, "approximate", false);
   c.use_bias = get_or<bool>(d, "use_bias", true);
+  c.rate = get_or<double>(d, "rate", 0.5);
+  c.stddev = get_or<double>(d, "stddev", 0.1);
+  c.momentum = get_or<double>(d, "momentum", 0.99);
+  c.epsilon = get_or<double>(d, "epsilon", 1e-3);
+  c.center = get_or<bool>(d, "center", true);
+  c.scale = get_or<bool>(d, "scale", true);
   return c;
 }
 
@@ -200,33 +206,66 @@ class PyNetwork {
   std::string dtype() const { return f32_ ? "float32" : "float64"; }
   int64_t n_params() const { return f32_ ? f32_->n_params() : f64_->n_params(); }
   int64_t n_coefs() const { return f32_ ? f32_->n_coefs() : f64_->n_coefs(); }
+  int64_t n_state() const { return f32_ ? f32_->n_state() : f64_->n_state(); }
+
+  py::array initial_state() const {
+    if (f32_) {
+      Arr<float> a(f32_->n_state());
+      f32_->init_state(a.mutable_data());
+      return a;
+    }
+    Arr<double> a(f64_->n_state());
+    f64_->init_state(a.mutable_data());
+    return a;
+  }
+
+  py::list variables() const {
+    py::list out;
+    const auto vars = f32_ ? f32_->variables() : f64_->variables();
+    for (const auto& v : vars) {
+      py::dict d;
+      d["layer"] = v.layer;
+      d["name"] = v.name;
+      d["offset"] = v.offset;
+      if (v.cols) {
+        d["shape"] = py::make_tuple(v.rows, v.cols);
+      } else {
+        d["shape"] = py::make_tuple(v.rows);
+      }
+      out.append(d);
+    }
+    return out;
+  }
   int64_t n_in() const { return f32_ ? f32_->n_in() : f64_->n_in(); }
   int64_t n_out() const { return f32_ ? f32_->n_out() : f64_->n_out(); }
 
-  py::array predict(const py::object& params, const py::object& X, int n_threads) const {
-    return f32_ ? predict_t(*f32_, params, X, n_threads) : predict_t(*f64_, params, X, n_threads);
+  py::array predict(const py::object& params, const py::object& X, int n_threads,
+                    const py::object& state) const {
+    return f32_ ? predict_t(*f32_, params, X, n_threads, state)
+                : predict_t(*f64_, params, X, n_threads, state);
   }
 
   py::tuple objective(const py::object& params, const py::object& X, const py::object& Y,
                       const py::object& sw, double alpha, double report_scale,
-                      const py::object& grad, int n_threads) const {
-    return f32_ ? objective_t(*f32_, params, X, Y, sw, alpha, report_scale, grad, n_threads)
-                : objective_t(*f64_, params, X, Y, sw, alpha, report_scale, grad, n_threads);
+                      const py::object& grad, int n_threads, uint32_t seed) const {
+    return f32_ ? objective_t(*f32_, params, X, Y, sw, alpha, report_scale, grad, n_threads, seed)
+                : objective_t(*f64_, params, X, Y, sw, alpha, report_scale, grad, n_threads, seed);
   }
 
   void fit(const py::object& params, const py::list& slots, const py::object& best,
            const py::object& X, const py::object& Y, const py::object& sw,
            const py::object& train_idx, const py::object& val_idx, const py::dict& config,
-           TrainState& state, const py::object& on_epoch) const {
-    if (f32_) fit_t(*f32_, params, slots, best, X, Y, sw, train_idx, val_idx, config, state, on_epoch);
-    else fit_t(*f64_, params, slots, best, X, Y, sw, train_idx, val_idx, config, state, on_epoch);
+           TrainState& state, const py::object& on_epoch, const py::object& net_state) const {
+    if (f32_) fit_t(*f32_, params, slots, best, X, Y, sw, train_idx, val_idx, config, state, on_epoch, net_state);
+    else fit_t(*f64_, params, slots, best, X, Y, sw, train_idx, val_idx, config, state, on_epoch, net_state);
   }
 
  private:
   template <class T>
   static py::array predict_t(const Network<T>& net, const py::object& params,
-                             const py::object& X, int n_threads) {
+                             const py::object& X, int n_threads, const py::object& state) {
     const T* p = const_ptr<T>(params, net.n_params(), "params");
+    const T* st = const_ptr<T>(state, net.n_state(), "state");
     InputView<T> v = input_view<T>(X, net.n_in());
     Arr<T> out({v.n_rows, net.n_out()});
     T* o = out.mutable_data();
@@ -234,7 +273,7 @@ class PyNetwork {
     {
       py::gil_scoped_release release;
       set_blas_threads(threads);
-      net.predict(p, nullptr, v, o, threads);
+      net.predict(p, st, v, o, threads);
     }
     return out;
   }
@@ -243,7 +282,7 @@ class PyNetwork {
   static py::tuple objective_t(const Network<T>& net, const py::object& params,
                                const py::object& X, const py::object& Y, const py::object& sw,
                                double alpha, double report_scale, const py::object& grad,
-                               int n_threads) {
+                               int n_threads, uint32_t seed) {
     const T* p = const_ptr<T>(params, net.n_params(), "params");
     InputView<T> v = input_view<T>(X, net.n_in());
     const T* y = const_ptr<T>(Y, v.n_rows * net.n_out(), "y");
@@ -254,7 +293,7 @@ class PyNetwork {
     {
       py::gil_scoped_release release;
       set_blas_threads(threads);
-      r = full_objective(net, p, v, y, w, alpha, report_scale, g, threads);
+      r = full_objective(net, p, v, y, w, alpha, report_scale, g, threads, seed);
     }
     return py::make_tuple(r.first, r.second);
   }
@@ -264,11 +303,14 @@ class PyNetwork {
                     const py::object& best, const py::object& X,
                     const py::object& Y, const py::object& sw, const py::object& train_idx,
                     const py::object& val_idx, const py::dict& config, TrainState& state,
-                    const py::object& on_epoch) {
+                    const py::object& on_epoch, const py::object& net_state) {
     const TrainConfig cfg = parse_config<T>(config);
     const int64_t P = net.n_params();
     TrainBuffers<T> buf;
     buf.params = mutable_ptr<T>(params, P, "params");
+    buf.state = mutable_ptr<T>(net_state, net.n_state(), "state");
+    if (net.n_state() > 0 && !buf.state)
+      throw std::invalid_argument("this network has a state buffer (moving statistics); pass it");
     const int n_slots = optimizer_slots(cfg.opt);
     if (int(slots.size()) != n_slots)
       throw std::invalid_argument("this optimizer needs " + std::to_string(n_slots) +
@@ -363,15 +405,21 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("dtype", &PyNetwork::dtype)
       .def_property_readonly("n_params", &PyNetwork::n_params)
       .def_property_readonly("n_coefs", &PyNetwork::n_coefs)
+      .def_property_readonly("n_state", &PyNetwork::n_state)
+      .def("initial_state", &PyNetwork::initial_state,
+           "The state buffer's starting values (moving means 0, variances 1).")
+      .def("variables", &PyNetwork::variables,
+           "Each trainable variable: layer index, name, offset in the flat buffer, shape.")
       .def_property_readonly("n_in", &PyNetwork::n_in)
       .def_property_readonly("n_out", &PyNetwork::n_out)
-      .def("predict", &PyNetwork::predict, py::arg("params"), py::arg("X"), py::arg("n_threads"))
+      .def("predict", &PyNetwork::predict, py::arg("params"), py::arg("X"), py::arg("n_threads"),
+           py::arg("state") = py::none())
       .def("objective", &PyNetwork::objective, py::arg("params"), py::arg("X"), py::arg("y"),
            py::arg("sample_weight"), py::arg("alpha"), py::arg("report_scale"), py::arg("grad"),
-           py::arg("n_threads"))
+           py::arg("n_threads"), py::arg("seed") = 0)
       .def("fit", &PyNetwork::fit, py::arg("params"), py::arg("slots"), py::arg("best"), py::arg("X"), py::arg("y"), py::arg("sample_weight"),
            py::arg("train_idx"), py::arg("val_idx"), py::arg("config"), py::arg("state"),
-           py::arg("on_epoch"));
+           py::arg("on_epoch"), py::arg("net_state") = py::none());
 
   m.def("hardware_threads", &hardware_threads, "Number of processors OpenMP sees.");
   m.def(

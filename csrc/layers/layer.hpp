@@ -47,8 +47,11 @@ class Layer {
 
   virtual int64_t param_count() const { return 0; }
   virtual int64_t state_count() const { return 0; }
-  // workspace values cached per row by forward for backward
+  // workspace values cached by forward for backward: per row, plus a fixed part
   virtual int64_t cache_per_row(bool training) const { return 0; }
+  virtual int64_t cache_fixed(bool training) const { return 0; }
+  // the non-trainable state's starting values (state_count of them)
+  virtual void init_state(T* state) const {}
   // whether the layer accepts CSR input (only a first Dense layer does)
   virtual bool accepts_sparse() const { return false; }
 

@@ -15,17 +15,33 @@
 #include "../core/types.hpp"
 #include "../kernels/activations.hpp"
 #include "../kernels/losses.hpp"
+#include "../layers/activation.hpp"
 #include "../layers/dense.hpp"
 #include "../layers/layer.hpp"
+#include "../layers/noise.hpp"
+#include "../layers/normalization.hpp"
 
 namespace nc {
 
 // One layer of the spec the estimators send.
 struct LayerConfig {
-  std::string type = "dense";
+  std::string type = "dense";  // dense, activation, dropout, gaussian_noise,
+                               // batch_normalization, layer_normalization
   int64_t units = 0;
   ActSpec act;
   bool use_bias = true;
+  double rate = 0.5;       // dropout
+  double stddev = 0.1;     // gaussian_noise
+  double momentum = 0.99;  // batch_normalization
+  double epsilon = 1e-3;   // normalizations
+  bool center = true, scale = true;
+};
+
+// One trainable variable of the flat buffer, for initializers and views.
+struct VariableInfo {
+  int64_t layer = 0;
+  std::string name;  // kernel, bias, gamma, beta
+  int64_t offset = 0, rows = 0, cols = 0;  // cols == 0: a vector of `rows`
 };
 
 struct NetSpec {
@@ -73,28 +89,63 @@ class Network {
       if (cfg.type == "dense") {
         if (cfg.units <= 0) throw std::invalid_argument("layer sizes must be positive");
         auto d = std::make_unique<Dense<T>>();
-        d->n_in = width;
         d->n_out = cfg.units;
         d->act = cfg.act;
         d->use_bias = cfg.use_bias;
         dense.push_back(d.get());
         layer = std::move(d);
+      } else if (cfg.type == "activation") {
+        auto a = std::make_unique<Activation<T>>();
+        a->act = cfg.act;
+        layer = std::move(a);
+      } else if (cfg.type == "dropout") {
+        if (!(cfg.rate >= 0.0 && cfg.rate < 1.0))
+          throw std::invalid_argument("dropout rate must be in [0, 1)");
+        auto d = std::make_unique<Dropout<T>>();
+        d->rate = cfg.rate;
+        layer = std::move(d);
+      } else if (cfg.type == "gaussian_noise") {
+        if (!(cfg.stddev >= 0.0)) throw std::invalid_argument("noise stddev must be >= 0");
+        auto g = std::make_unique<GaussianNoise<T>>();
+        g->stddev = cfg.stddev;
+        layer = std::move(g);
+      } else if (cfg.type == "batch_normalization" || cfg.type == "layer_normalization") {
+        if (!(cfg.epsilon > 0.0)) throw std::invalid_argument("epsilon must be > 0");
+        std::unique_ptr<Normalization<T>> nl;
+        if (cfg.type == "batch_normalization") {
+          if (!(cfg.momentum >= 0.0 && cfg.momentum <= 1.0))
+            throw std::invalid_argument("momentum must be in [0, 1]");
+          auto b = std::make_unique<BatchNormalization<T>>();
+          b->momentum = cfg.momentum;
+          nl = std::move(b);
+        } else {
+          nl = std::make_unique<LayerNormalization<T>>();
+        }
+        nl->epsilon = cfg.epsilon;
+        nl->center = cfg.center;
+        nl->scale = cfg.scale;
+        layer = std::move(nl);
       } else {
         throw std::invalid_argument("unknown layer type '" + cfg.type + "'");
       }
+      layer->n_in = width;
+      if (layer->n_out == 0) layer->n_out = width;
       width = layer->n_out;
       layers_.push_back(std::move(layer));
     }
     // the output activation is fused with the loss where the pair is canonical
     // (stable form, error at z = p - y); otherwise the output layer applies its
     // activation and backpropagates the loss's gradient through it
-    auto* last = dynamic_cast<Dense<T>*>(layers_.back().get());
-    if (last) output_act_ = last->act;
-    fused_ = last && fused_loss_on_logits(spec.loss, last->act.kind, &fused_kind_) &&
-             !(last->act.kind == Act::Relu);
+    auto* last_dense = dynamic_cast<Dense<T>*>(layers_.back().get());
+    auto* last_act = dynamic_cast<Activation<T>*>(layers_.back().get());
+    if (last_dense) output_act_ = last_dense->act;
+    if (last_act) output_act_ = last_act->act;
+    fused_ = (last_dense || last_act) &&
+             fused_loss_on_logits(spec.loss, output_act_.kind, &fused_kind_);
     if (requires_canonical_output(spec.loss.kind) && !fused_)
       throw std::invalid_argument("the output layer's activation does not match the loss");
-    if (fused_) last->fused_output = true;
+    if (fused_ && last_dense) last_dense->fused_output = true;
+    if (fused_ && last_act) last_act->fused_output = true;
 
     int64_t off = 0;
     for (Dense<T>* d : dense) {
@@ -108,7 +159,7 @@ class Network {
     }
     int64_t state = 0;
     for (auto& layer : layers_) {
-      if (!dynamic_cast<Dense<T>*>(layer.get())) {
+      if (!dynamic_cast<Dense<T>*>(layer.get())) {  // other layers' parameters come last
         layer->p_off = off;
         off += layer->param_count();
       }
@@ -136,7 +187,9 @@ class Network {
     int64_t widest = spec_.n_in;
     for (size_t l = 0; l < layers_.size(); ++l) {
       ws.outs[l].assign(size_t(rows * layers_[l]->n_out), T(0));
-      ws.caches[l].assign(size_t(rows * layers_[l]->cache_per_row(training)), T(0));
+      ws.caches[l].assign(
+          size_t(rows * layers_[l]->cache_per_row(training) + layers_[l]->cache_fixed(training)),
+          T(0));
       widest = std::max(widest, layers_[l]->n_out);
     }
     ws.row_loss.assign(size_t(rows), 0.0);
@@ -186,6 +239,30 @@ class Network {
       std::swap(dz, other);
     }
     return loss;
+  }
+
+  // The state buffer's starting values (moving means 0, variances 1).
+  void init_state(T* state) const {
+    for (const auto& layer : layers_) layer->init_state(state + layer->s_off);
+  }
+
+  std::vector<VariableInfo> variables() const {
+    std::vector<VariableInfo> out;
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      const Layer<T>* layer = layers_[l].get();
+      if (const auto* d = dynamic_cast<const Dense<T>*>(layer)) {
+        out.push_back({int64_t(l), "kernel", d->w_off, d->n_in, d->n_out});
+        if (d->use_bias) out.push_back({int64_t(l), "bias", d->b_off, d->n_out, 0});
+      } else if (const auto* nl = dynamic_cast<const Normalization<T>*>(layer)) {
+        int64_t off = nl->p_off;
+        if (nl->scale) {
+          out.push_back({int64_t(l), "gamma", off, nl->n_out, 0});
+          off += nl->n_out;
+        }
+        if (nl->center) out.push_back({int64_t(l), "beta", off, nl->n_out, 0});
+      }
+    }
+    return out;
   }
 
   // (offset, length) of every variable (each kernel, each bias, each other

@@ -18,7 +18,7 @@ template <class T>
 std::pair<double, double> full_objective(const Network<T>& net, const T* params,
                                          const InputView<T>& X, const T* Y, const T* sw,
                                          double alpha, double report_scale, T* grads,
-                                         int threads) {
+                                         int threads, uint32_t seed = 0) {
   const int64_t n = X.n_rows, K = net.n_out();
   double sw_sum = double(n);
   if (sw) {
@@ -30,9 +30,14 @@ std::pair<double, double> full_objective(const Network<T>& net, const T* params,
   Workspace<T> ws;
   net.reserve(ws, chunk, false, true);
   std::vector<int64_t> idx(static_cast<size_t>(chunk));
+  // dropout masks and noise from a stream seeded afresh on every call, so the
+  // objective is a deterministic function of the parameters
+  MT19937 rng;
+  rng.seed(seed);
   Context<T> c;
   c.params = params;
   c.training = true;
+  c.rng = &rng;
   c.threads = threads;
   double data = 0;
   bool first = true;

@@ -82,6 +82,7 @@ struct TrainData {
 template <class T>
 struct TrainBuffers {
   T* params = nullptr;
+  T* state = nullptr;     // non-trainable state (moving statistics), or null
   std::vector<T*> slots;  // the optimizer's slots (optimizer_slots of them)
   T* best = nullptr;      // best parameters seen (early stopping), or null
 };
@@ -131,6 +132,7 @@ class Trainer {
 
     Context<T> train_ctx;
     train_ctx.params = buf.params;
+    train_ctx.state = buf.state;
     train_ctx.training = true;
     train_ctx.rng = &rng;
     train_ctx.threads = threads;
@@ -166,7 +168,7 @@ class Trainer {
 
       double val = std::numeric_limits<double>::quiet_NaN();
       if (cfg_.early_stopping) {
-        val = validation_score(data, buf.params, ws, threads);
+        val = validation_score(data, buf.params, buf.state, ws, threads);
         st.val_scores.push_back(val);
         if (val < st.best_val_score + cfg_.tol) {
           st.no_improvement_count += 1;
@@ -295,7 +297,7 @@ class Trainer {
     return cfg_.report_scale * data_loss / sw_sum + penalty;
   }
 
-  double validation_score(const TrainData<T>& data, const T* params, Workspace<T>& ws,
+  double validation_score(const TrainData<T>& data, const T* params, T* state, Workspace<T>& ws,
                           int threads) {
     const int64_t K = net_.n_out(), D = net_.n_in();
     const int64_t B = ws.cap;
@@ -322,6 +324,7 @@ class Trainer {
       }
       Context<T> c;
       c.params = params;
+      c.state = state;
       c.threads = threads;
       const T* p = net_.forward(c, in, rows, ws, false);
       if (cfg_.classifier) {

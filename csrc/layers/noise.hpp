@@ -1,0 +1,73 @@
+// Dropout and GaussianNoise: random while training, identity at inference.
+// Their randomness comes from the fit's one seeded stream (Context::rng).
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+
+#include "layer.hpp"
+
+namespace nc {
+
+// A standard normal draw by Box-Muller from the fit's stream.
+inline double normal_draw(MT19937& rng) {
+  const double u1 = 1.0 - rng.uniform();  // (0, 1]
+  const double u2 = rng.uniform();
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+// Inverted dropout: each unit is kept with probability 1 - rate and scaled by
+// 1 / (1 - rate) while training, so inference needs no rescaling.
+template <class T>
+class Dropout : public Layer<T> {
+ public:
+  double rate = 0.5;
+
+  int64_t cache_per_row(bool training) const override { return training ? this->n_out : 0; }
+
+  void forward(const Context<T>& c, const Batch<T>& in, T* out, T* mask,
+               int64_t rows) const override {
+    const int64_t n = rows * this->n_in;
+    if (!c.training || rate <= 0.0) {
+      std::copy(in.dense, in.dense + n, out);
+      if (c.training)
+        for (int64_t i = 0; i < n; ++i) mask[i] = T(1);
+      return;
+    }
+    if (!c.rng) throw std::logic_error("dropout needs the fit's random stream");
+    const T keep = T(1.0 / (1.0 - rate));
+    for (int64_t i = 0; i < n; ++i) {  // serial: one stream, reproducible
+      mask[i] = c.rng->uniform() >= rate ? keep : T(0);
+      out[i] = in.dense[i] * mask[i];
+    }
+  }
+
+  void backward(const Context<T>&, const Batch<T>&, const T*, T* dout, const T* mask, T* din,
+                T*, int64_t rows, bool) const override {
+    if (!din) return;
+    for (int64_t i = 0; i < rows * this->n_in; ++i) din[i] = dout[i] * mask[i];
+  }
+};
+
+// Additive zero-mean Gaussian noise of standard deviation stddev, while training.
+template <class T>
+class GaussianNoise : public Layer<T> {
+ public:
+  double stddev = 0.1;
+
+  void forward(const Context<T>& c, const Batch<T>& in, T* out, T*,
+               int64_t rows) const override {
+    const int64_t n = rows * this->n_in;
+    std::copy(in.dense, in.dense + n, out);
+    if (!c.training || stddev <= 0.0) return;
+    if (!c.rng) throw std::logic_error("noise needs the fit's random stream");
+    for (int64_t i = 0; i < n; ++i) out[i] += T(stddev * normal_draw(*c.rng));
+  }
+
+  void backward(const Context<T>&, const Batch<T>&, const T*, T* dout, const T*, T* din, T*,
+                int64_t rows, bool) const override {
+    if (din) std::copy(dout, dout + rows * this->n_in, din);
+  }
+};
+
+}  // namespace nc
