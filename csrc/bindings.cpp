@@ -144,6 +144,19 @@ LayerConfig parse_layer(const py::dict& d) {
   c.epsilon = get_or<double>(d, "epsilon", 1e-3);
   c.center = get_or<bool>(d, "center", true);
   c.scale = get_or<bool>(d, "scale", true);
+  c.kernel_penalty = {get_or<double>(d, "kernel_l1", 0.0), get_or<double>(d, "kernel_l2", 0.0)};
+  c.bias_penalty = {get_or<double>(d, "bias_l1", 0.0), get_or<double>(d, "bias_l2", 0.0)};
+  c.activity_penalty = {get_or<double>(d, "activity_l1", 0.0), get_or<double>(d, "activity_l2", 0.0)};
+  for (const char* which : {"kernel_constraint", "bias_constraint"}) {
+    Constraint k;
+    const std::string name = get_or<std::string>(d, which, "");
+    if (name == "max_norm") k.kind = Constraint::MaxNorm;
+    else if (name == "non_neg") k.kind = Constraint::NonNeg;
+    else if (name == "unit_norm") k.kind = Constraint::UnitNorm;
+    else if (!name.empty()) throw std::invalid_argument("unknown constraint '" + name + "'");
+    k.max_value = get_or<double>(d, (std::string(which) + "_max_value").c_str(), 2.0);
+    (std::string(which) == "kernel_constraint" ? c.kernel_constraint : c.bias_constraint) = k;
+  }
   return c;
 }
 
@@ -182,6 +195,7 @@ TrainConfig parse_config(const py::dict& d) {
   c.threads = resolve_threads(d["n_threads"].cast<int>());
   c.classifier = d["classifier"].cast<bool>();
   c.report_scale = d["report_scale"].cast<double>();
+  c.penalty_per_sample = get_or<bool>(d, "penalty_per_sample", false);
   if (c.batch_size < 1) throw std::invalid_argument("batch_size must be >= 1");
   if (c.max_iter < 1) throw std::invalid_argument("max_iter must be >= 1");
   return c;
@@ -247,9 +261,10 @@ class PyNetwork {
 
   py::tuple objective(const py::object& params, const py::object& X, const py::object& Y,
                       const py::object& sw, double alpha, double report_scale,
-                      const py::object& grad, int n_threads, uint32_t seed) const {
-    return f32_ ? objective_t(*f32_, params, X, Y, sw, alpha, report_scale, grad, n_threads, seed)
-                : objective_t(*f64_, params, X, Y, sw, alpha, report_scale, grad, n_threads, seed);
+                      const py::object& grad, int n_threads, uint32_t seed,
+                      bool penalty_per_sample) const {
+    return f32_ ? objective_t(*f32_, params, X, Y, sw, alpha, report_scale, grad, n_threads, seed, penalty_per_sample)
+                : objective_t(*f64_, params, X, Y, sw, alpha, report_scale, grad, n_threads, seed, penalty_per_sample);
   }
 
   void fit(const py::object& params, const py::list& slots, const py::object& best,
@@ -282,7 +297,7 @@ class PyNetwork {
   static py::tuple objective_t(const Network<T>& net, const py::object& params,
                                const py::object& X, const py::object& Y, const py::object& sw,
                                double alpha, double report_scale, const py::object& grad,
-                               int n_threads, uint32_t seed) {
+                               int n_threads, uint32_t seed, bool penalty_per_sample) {
     const T* p = const_ptr<T>(params, net.n_params(), "params");
     InputView<T> v = input_view<T>(X, net.n_in());
     const T* y = const_ptr<T>(Y, v.n_rows * net.n_out(), "y");
@@ -293,7 +308,7 @@ class PyNetwork {
     {
       py::gil_scoped_release release;
       set_blas_threads(threads);
-      r = full_objective(net, p, v, y, w, alpha, report_scale, g, threads, seed);
+      r = full_objective(net, p, v, y, w, alpha, report_scale, g, threads, seed, penalty_per_sample);
     }
     return py::make_tuple(r.first, r.second);
   }
@@ -416,7 +431,7 @@ PYBIND11_MODULE(_core, m) {
            py::arg("state") = py::none())
       .def("objective", &PyNetwork::objective, py::arg("params"), py::arg("X"), py::arg("y"),
            py::arg("sample_weight"), py::arg("alpha"), py::arg("report_scale"), py::arg("grad"),
-           py::arg("n_threads"), py::arg("seed") = 0)
+           py::arg("n_threads"), py::arg("seed") = 0, py::arg("penalty_per_sample") = false)
       .def("fit", &PyNetwork::fit, py::arg("params"), py::arg("slots"), py::arg("best"), py::arg("X"), py::arg("y"), py::arg("sample_weight"),
            py::arg("train_idx"), py::arg("val_idx"), py::arg("config"), py::arg("state"),
            py::arg("on_epoch"), py::arg("net_state") = py::none());

@@ -4,6 +4,8 @@
 // (n_out) at b_off, offsets into the network's flat buffer (scikit-learn's
 // packing order puts every kernel before every bias, so they are not adjacent).
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -15,12 +17,27 @@
 
 namespace nc {
 
+// L1 and L2 penalties of a variable: l1 * sum|w| + l2 * sum w^2 (Keras).
+struct Penalty {
+  double l1 = 0.0, l2 = 0.0;
+  bool active() const { return l1 > 0.0 || l2 > 0.0; }
+};
+
+// A weight constraint, applied after each optimizer step (Keras definitions,
+// axis 0: over each output unit's incoming weights).
+struct Constraint {
+  enum Kind { None, MaxNorm, NonNeg, UnitNorm } kind = None;
+  double max_value = 2.0;
+};
+
 template <class T>
 class Dense : public Layer<T> {
  public:
   int64_t w_off = 0, b_off = 0;
   bool use_bias = true;
   ActSpec act;
+  Penalty kernel_penalty, bias_penalty, activity_penalty;
+  Constraint kernel_constraint, bias_constraint;
   // the output layer whose activation the loss applies (fused, stable form):
   // forward leaves the pre-activation, backward receives the gradient at it
   bool fused_output = false;
@@ -73,7 +90,65 @@ class Dense : public Layer<T> {
     if (din) gemm_nt<T>(din, dz, W, rows, n_in, n_out);
   }
 
+ // Adds the kernel and bias penalties' gradient times `scale` to grads and
+  // returns the penalty times `scale`.
+  double add_penalties(const T* params, T* grads, double scale) const {
+    double total = 0;
+    auto apply = [&](const Penalty& p, int64_t off, int64_t n) {
+      if (!p.active()) return;
+      double s1 = 0, s2 = 0;
+      const T g1 = T(scale * p.l1), g2 = T(2.0 * scale * p.l2);
+      for (int64_t i = off; i < off + n; ++i) {
+        const T w = params[i];
+        s1 += std::abs(double(w));
+        s2 += double(w) * w;
+        grads[i] += g1 * T((w > T(0)) - (w < T(0))) + g2 * w;
+      }
+      total += scale * (p.l1 * s1 + p.l2 * s2);
+    };
+    apply(kernel_penalty, w_off, this->n_in * this->n_out);
+    if (use_bias) apply(bias_penalty, b_off, this->n_out);
+    return total;
+  }
+
+  // Activity penalty on this layer's output y (rows, n_out): returns its value
+  // and adds its gradient to dy (rows, n_out) if dy is not null.
+  double activity(const T* y, T* dy, int64_t rows) const {
+    if (!activity_penalty.active()) return 0.0;
+    const double l1 = activity_penalty.l1, l2 = activity_penalty.l2;
+    double s = 0;
+    for (int64_t i = 0; i < rows * this->n_out; ++i) {
+      s += l1 * std::abs(double(y[i])) + l2 * double(y[i]) * y[i];
+      if (dy) dy[i] += T(l1 * double((y[i] > T(0)) - (y[i] < T(0))) + 2.0 * l2 * y[i]);
+    }
+    return s;
+  }
+
+  void apply_constraints(T* params) const {
+    constrain(kernel_constraint, params + w_off, this->n_in, this->n_out);
+    if (use_bias) constrain(bias_constraint, params + b_off, 1, this->n_out);
+  }
+
  private:
+  // Keras's constraints on w (rows, cols), norms over axis 0 (each column).
+  static void constrain(const Constraint& c, T* w, int64_t rows, int64_t cols) {
+    if (c.kind == Constraint::None) return;
+    if (c.kind == Constraint::NonNeg) {
+      for (int64_t i = 0; i < rows * cols; ++i) w[i] = w[i] >= T(0) ? w[i] : T(0);
+      return;
+    }
+    const double eps = 1e-7;
+    for (int64_t j = 0; j < cols; ++j) {
+      double sq = 0;
+      for (int64_t i = 0; i < rows; ++i) sq += double(w[i * cols + j]) * w[i * cols + j];
+      const double norm = std::sqrt(sq);
+      const double f = c.kind == Constraint::MaxNorm
+                           ? std::min(norm, c.max_value) / (eps + norm)
+                           : 1.0 / (eps + norm);
+      for (int64_t i = 0; i < rows; ++i) w[i * cols + j] = T(w[i * cols + j] * f);
+    }
+  }
+
   // out (rows, n_out) = X[rows] @ W for CSR X.
   void csr_matmul(const T* W, const Batch<T>& in, T* out, int64_t rows, int threads) const {
     const InputView<T>& X = *in.csr;

@@ -35,6 +35,8 @@ struct LayerConfig {
   double momentum = 0.99;  // batch_normalization
   double epsilon = 1e-3;   // normalizations
   bool center = true, scale = true;
+  Penalty kernel_penalty, bias_penalty, activity_penalty;  // dense
+  Constraint kernel_constraint, bias_constraint;           // dense
 };
 
 // One trainable variable of the flat buffer, for initializers and views.
@@ -61,6 +63,7 @@ struct Workspace {
   std::vector<T> d0, d1;              // (cap, widest) gradient ping-pong
   std::vector<T> y, sw;               // (cap, n_out), (cap) gathered targets, weights
   std::vector<double> row_loss;       // (cap)
+  double activity = 0;                // activity penalty of the last backward
 };
 
 // dst (rows, cols) = src[idx[r], :] for r < rows.
@@ -92,6 +95,11 @@ class Network {
         d->n_out = cfg.units;
         d->act = cfg.act;
         d->use_bias = cfg.use_bias;
+        d->kernel_penalty = cfg.kernel_penalty;
+        d->bias_penalty = cfg.bias_penalty;
+        d->activity_penalty = cfg.activity_penalty;
+        d->kernel_constraint = cfg.kernel_constraint;
+        d->bias_constraint = cfg.bias_constraint;
         dense.push_back(d.get());
         layer = std::move(d);
       } else if (cfg.type == "activation") {
@@ -140,7 +148,9 @@ class Network {
     auto* last_act = dynamic_cast<Activation<T>*>(layers_.back().get());
     if (last_dense) output_act_ = last_dense->act;
     if (last_act) output_act_ = last_act->act;
+    // an activity penalty on the output needs the output itself: no fusion
     fused_ = (last_dense || last_act) &&
+             !(last_dense && last_dense->activity_penalty.active()) &&
              fused_loss_on_logits(spec.loss, output_act_.kind, &fused_kind_);
     if (requires_canonical_output(spec.loss.kind) && !fused_)
       throw std::invalid_argument("the output layer's activation does not match the loss");
@@ -168,6 +178,8 @@ class Network {
     }
     n_params_ = off;
     n_state_ = state;
+    for (Dense<T>* d : dense)
+      has_penalties_ = has_penalties_ || d->kernel_penalty.active() || d->bias_penalty.active();
   }
 
   const NetSpec& spec() const { return spec_; }
@@ -231,7 +243,13 @@ class Network {
     const double loss =
         loss_forward_backward(spec_.loss, fused_, fused_kind_, ws.outs.back().data(), dz,
                               ws.row_loss.data(), y, sw, rows, n_out(), scale, c.threads);
+    ws.activity = 0;
     for (size_t l = layers_.size(); l-- > 0;) {
+      if (const auto* d = dynamic_cast<const Dense<T>*>(layers_[l].get())) {
+        // Keras 3 adds the activity penalty to the loss undivided, so its
+        // gradient joins the error at this layer's output unscaled
+        if (d->activity_penalty.active()) ws.activity += d->activity(ws.outs[l].data(), dz, rows);
+      }
       const Batch<T> lin = l == 0 ? in : Batch<T>::of(ws.outs[l - 1].data());
       T* din = l == 0 ? nullptr : other;
       layers_[l]->backward(c, lin, ws.outs[l].data(), dz, ws.caches[l].data(), din, grads,
@@ -280,6 +298,23 @@ class Network {
     return segs;
   }
 
+  // Per-layer kernel and bias penalties: adds scale * their gradient to grads
+  // and returns scale * their value.
+  double add_penalties(const T* params, T* grads, double scale) const {
+    double total = 0;
+    for (const auto& layer : layers_)
+      if (const auto* d = dynamic_cast<const Dense<T>*>(layer.get()))
+        total += d->add_penalties(params, grads, scale);
+    return total;
+  }
+  bool has_penalties() const { return has_penalties_; }
+
+  // Weight constraints, after each optimizer step.
+  void apply_constraints(T* params) const {
+    for (const auto& layer : layers_)
+      if (const auto* d = dynamic_cast<const Dense<T>*>(layer.get())) d->apply_constraints(params);
+  }
+
   // Sum of squares of the kernels (the L2 penalty leaves biases alone).
   double coef_sq_norm(const T* params) const {
     double s = 0;
@@ -325,6 +360,7 @@ class Network {
   std::vector<std::unique_ptr<Layer<T>>> layers_;
   ActSpec output_act_;
   bool fused_ = false;
+  bool has_penalties_ = false;
   Loss fused_kind_ = Loss::SquaredError;
   int64_t n_params_ = 0, n_coefs_ = 0, n_state_ = 0;
 };

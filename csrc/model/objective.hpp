@@ -18,7 +18,8 @@ template <class T>
 std::pair<double, double> full_objective(const Network<T>& net, const T* params,
                                          const InputView<T>& X, const T* Y, const T* sw,
                                          double alpha, double report_scale, T* grads,
-                                         int threads, uint32_t seed = 0) {
+                                         int threads, uint32_t seed = 0,
+                                         bool penalty_per_sample = false) {
   const int64_t n = X.n_rows, K = net.n_out();
   double sw_sum = double(n);
   if (sw) {
@@ -39,7 +40,7 @@ std::pair<double, double> full_objective(const Network<T>& net, const T* params,
   c.training = true;
   c.rng = &rng;
   c.threads = threads;
-  double data = 0;
+  double data = 0, activity = 0;
   bool first = true;
   for (int64_t s = 0; s < n; s += chunk) {
     const int64_t rows = std::min(chunk, n - s);
@@ -54,11 +55,14 @@ std::pair<double, double> full_objective(const Network<T>& net, const T* params,
     net.forward(c, in, rows, ws, true);
     data += net.loss_backward(c, in, Y + s * K, sw ? sw + s : nullptr, rows, T(1.0 / sw_sum),
                               grads, ws, !first);
+    activity += ws.activity;
     first = false;
   }
-  double penalty = 0;
+  double penalty = activity;
+  if (net.has_penalties())
+    penalty += net.add_penalties(params, grads, penalty_per_sample ? 1.0 / sw_sum : 1.0);
   if (alpha > 0) {
-    penalty = 0.5 * alpha * net.coef_sq_norm(params) / sw_sum;
+    penalty += 0.5 * alpha * net.coef_sq_norm(params) / sw_sum;
     net.add_l2_grad(params, grads, T(alpha / sw_sum));
   }
   return {data / sw_sum + penalty, report_scale * data / sw_sum + penalty};

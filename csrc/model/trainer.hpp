@@ -37,6 +37,7 @@ struct TrainConfig {
   int64_t batch_size = 200, max_iter = 200;
   int threads = 1;
   bool classifier = true;     // validation score: accuracy, else R^2
+  bool penalty_per_sample = false;  // per-layer penalties divided by the sum of weights (scikit-learn style)
   double report_scale = 1.0;  // reported data loss = scale * objective's (1/K for squared error)
 };
 
@@ -287,13 +288,16 @@ class Trainer {
     net_.forward(c, in, rows, ws, true);
     const double data_loss =
         net_.loss_backward(c, in, ws.y.data(), sw, rows, T(1.0 / sw_sum), grads, ws, false);
-    double penalty = 0;
+    double penalty = ws.activity;
     if (cfg_.alpha > 0) {
-      penalty = 0.5 * cfg_.alpha * net_.coef_sq_norm(buf.params) / sw_sum;
+      penalty += 0.5 * cfg_.alpha * net_.coef_sq_norm(buf.params) / sw_sum;
       net_.add_l2_grad(buf.params, grads, T(cfg_.alpha / sw_sum));
     }
+    if (net_.has_penalties())
+      penalty += net_.add_penalties(buf.params, grads, cfg_.penalty_per_sample ? 1.0 / sw_sum : 1.0);
     optimizer_step(cfg_.opt, st.opt, buf.params, buf.slots.data(), grads, net_.n_params(),
                    current_lr(st), segments_, threads);
+    net_.apply_constraints(buf.params);
     return cfg_.report_scale * data_loss / sw_sum + penalty;
   }
 
