@@ -172,6 +172,19 @@ TrainConfig parse_config(const py::dict& d) {
   c.lr_init = d["learning_rate_init"].cast<double>();
   c.power_t = get_or<double>(d, "power_t", 0.5);
   c.lr_decay = get_or<double>(d, "decay", 0.0);
+  if (d.contains("schedule") && !d["schedule"].is_none()) {
+    const py::dict sd = d["schedule"].cast<py::dict>();
+    LRSchedule& s = c.lr_schedule;
+    s.kind = parse_schedule(get_or<std::string>(sd, "kind", "none"));
+    s.initial = get_or<double>(sd, "initial_learning_rate", c.lr_init);
+    s.decay_steps = get_or<double>(sd, "decay_steps", 1.0);
+    s.decay_rate = get_or<double>(sd, "decay_rate", 0.5);
+    s.staircase = get_or<bool>(sd, "staircase", false);
+    s.alpha = get_or<double>(sd, "alpha", 0.0);
+    s.boundaries = get_or<std::vector<double>>(sd, "boundaries", {});
+    s.values = get_or<std::vector<double>>(sd, "values", {});
+    s.validate();
+  }
   c.opt.momentum = get_or<double>(d, "momentum", 0.0);
   c.opt.nesterov = get_or<bool>(d, "nesterov", false);
   c.opt.rho = get_or<double>(d, "rho", 0.9);
@@ -347,11 +360,22 @@ class PyNetwork {
 
     typename Trainer<T>::EpochCallback cb;
     if (!on_epoch.is_none()) {
+      // on_epoch(n_iter, loss, val_score, lr, message) returns a truth value
+      // (stop) or a (stop, new_lr or None) pair
       cb = [&on_epoch](const EpochReport& r) {
         py::gil_scoped_acquire gil;
         if (PyErr_CheckSignals() != 0) throw py::error_already_set();
         py::object res = on_epoch(r.n_iter, r.loss, r.val_score, r.lr, r.message);
-        return PyObject_IsTrue(res.ptr()) == 1;
+        EpochAnswer a;
+        if (py::isinstance<py::tuple>(res)) {
+          auto t = res.cast<py::tuple>();
+          if (t.size() != 2) throw std::invalid_argument("on_epoch must return stop or (stop, lr)");
+          a.stop = PyObject_IsTrue(t[0].ptr()) == 1;
+          if (!t[1].is_none()) a.lr = t[1].cast<double>();
+        } else {
+          a.stop = PyObject_IsTrue(res.ptr()) == 1;
+        }
+        return a;
       };
     }
     Trainer<T> trainer(net, cfg);

@@ -20,6 +20,7 @@
 #include "../kernels/metrics.hpp"
 #include "network.hpp"
 #include "optimizer.hpp"
+#include "schedule.hpp"
 
 namespace nc {
 
@@ -31,6 +32,7 @@ struct TrainConfig {
   Schedule schedule = Schedule::Constant;
   double lr_init = 1e-3, power_t = 0.5;
   double lr_decay = 0.0;  // Keras 2's `decay`: lr / (1 + decay * iterations)
+  LRSchedule lr_schedule; // a Keras schedule of the step, replacing the base rate
   double alpha = 1e-4, tol = 1e-4;
   double n_iter_no_change = 10;  // may be +inf
   bool shuffle = true, early_stopping = false, incremental = false;
@@ -45,7 +47,8 @@ struct TrainConfig {
 // plus what the call produced. The caller reads it even after an exception.
 struct TrainState {
   // persistent
-  double lr = 1e-3;        // SGD's current learning rate (scikit-learn's schedules)
+  double lr = 1e-3;        // the base learning rate (scikit-learn's SGD schedules and
+                           // callbacks change it)
   OptState opt;            // the optimizer's step count and scalars
   int64_t t = 0;           // samples seen (scikit-learn's t_)
   int64_t no_improvement_count = 0;
@@ -64,6 +67,12 @@ struct EpochReport {
   int64_t n_iter;
   double loss, val_score, lr;
   std::string message;  // stopping / schedule message, as scikit-learn prints it
+};
+
+// What Python answers after an epoch: stop, and/or a new base learning rate.
+struct EpochAnswer {
+  bool stop = false;
+  double lr = std::numeric_limits<double>::quiet_NaN();  // NaN: unchanged
 };
 
 // Data of one fit: X rows, targets Y (n, n_out), weights (n or null), and the
@@ -91,7 +100,7 @@ struct TrainBuffers {
 template <class T>
 class Trainer {
  public:
-  using EpochCallback = std::function<bool(const EpochReport&)>;
+  using EpochCallback = std::function<EpochAnswer(const EpochReport&)>;
   using InterruptCheck = std::function<void()>;
 
   Trainer(const Network<T>& net, const TrainConfig& cfg)
@@ -227,10 +236,12 @@ class Trainer {
       }
       if (on_epoch) {
         const double lr_now = current_lr(st);
-        if (on_epoch(EpochReport{st.n_iter, st.loss, val, lr_now, message})) {
+        const EpochAnswer answer = on_epoch(EpochReport{st.n_iter, st.loss, val, lr_now, message});
+        if (answer.stop) {
           st.stopped_by_callback = true;
           stop = true;
         }
+        if (!std::isnan(answer.lr)) st.lr = answer.lr;
       } else if (check_interrupt) {
         check_interrupt();
         last_check = clock::now();
@@ -245,7 +256,7 @@ class Trainer {
   // The learning rate of the next step: scikit-learn's SGD schedules keep it in
   // st.lr; Keras 2's decay divides by (1 + decay * iterations).
   double current_lr(const TrainState& st) const {
-    double lr = cfg_.opt.kind == Opt::Sgd ? st.lr : cfg_.lr_init;
+    double lr = cfg_.lr_schedule.active() ? cfg_.lr_schedule(st.opt.iterations) : st.lr;
     if (cfg_.lr_decay > 0) lr /= 1.0 + cfg_.lr_decay * double(st.opt.iterations);
     return lr;
   }
