@@ -160,6 +160,30 @@ LayerConfig parse_layer(const py::dict& d) {
   return c;
 }
 
+// {"kind": "categorical_accuracy" | "binary_accuracy" | "loss", "threshold": 0.5,
+//  "loss": name, "from_logits": False, "delta": 1.0}
+std::vector<MetricSpec> parse_metrics(const py::object& o) {
+  std::vector<MetricSpec> out;
+  if (o.is_none()) return out;
+  for (const auto& item : o.cast<py::list>()) {
+    const py::dict d = py::reinterpret_borrow<py::dict>(item);
+    MetricSpec m;
+    const std::string kind = get_or<std::string>(d, "kind", "loss");
+    if (kind == "categorical_accuracy") m.kind = MetricSpec::CategoricalAccuracy;
+    else if (kind == "binary_accuracy") m.kind = MetricSpec::BinaryAccuracy;
+    else if (kind == "loss") m.kind = MetricSpec::LossMetric;
+    else throw std::invalid_argument("unknown metric kind '" + kind + "'");
+    m.threshold = get_or<double>(d, "threshold", 0.5);
+    if (m.kind == MetricSpec::LossMetric) {
+      m.loss.kind = parse_loss(get_or<std::string>(d, "loss", ""));
+      m.loss.from_logits = get_or<bool>(d, "from_logits", false);
+      m.loss.delta = get_or<double>(d, "delta", 1.0);
+    }
+    out.push_back(m);
+  }
+  return out;
+}
+
 template <class T>
 TrainConfig parse_config(const py::dict& d) {
   TrainConfig c;
@@ -209,6 +233,9 @@ TrainConfig parse_config(const py::dict& d) {
   c.classifier = d["classifier"].cast<bool>();
   c.report_scale = d["report_scale"].cast<double>();
   c.penalty_per_sample = get_or<bool>(d, "penalty_per_sample", false);
+  c.keras_weighting = get_or<bool>(d, "keras_weighting", false);
+  c.validate = get_or<bool>(d, "validate", false);
+  c.metrics = parse_metrics(d.contains("metrics") ? py::object(d["metrics"]) : py::object(py::none()));
   if (c.batch_size < 1) throw std::invalid_argument("batch_size must be >= 1");
   if (c.max_iter < 1) throw std::invalid_argument("max_iter must be >= 1");
   return c;
@@ -280,6 +307,13 @@ class PyNetwork {
                 : objective_t(*f64_, params, X, Y, sw, alpha, report_scale, grad, n_threads, seed, penalty_per_sample);
   }
 
+  py::tuple evaluate(const py::object& params, const py::object& state, const py::object& X,
+                     const py::object& Y, const py::object& sw, const py::object& metrics,
+                     bool keras_weighting, int n_threads) const {
+    return f32_ ? evaluate_t(*f32_, params, state, X, Y, sw, metrics, keras_weighting, n_threads)
+                : evaluate_t(*f64_, params, state, X, Y, sw, metrics, keras_weighting, n_threads);
+  }
+
   void fit(const py::object& params, const py::list& slots, const py::object& best,
            const py::object& X, const py::object& Y, const py::object& sw,
            const py::object& train_idx, const py::object& val_idx, const py::dict& config,
@@ -327,6 +361,28 @@ class PyNetwork {
   }
 
   template <class T>
+  static py::tuple evaluate_t(const Network<T>& net, const py::object& params,
+                              const py::object& state, const py::object& X, const py::object& Y,
+                              const py::object& sw, const py::object& metrics,
+                              bool keras_weighting, int n_threads) {
+    const T* p = const_ptr<T>(params, net.n_params(), "params");
+    const T* st = const_ptr<T>(state, net.n_state(), "state");
+    InputView<T> v = input_view<T>(X, net.n_in());
+    const T* y = const_ptr<T>(Y, v.n_rows * net.n_out(), "y");
+    const T* w = const_ptr<T>(sw, v.n_rows, "sample_weight");
+    const std::vector<MetricSpec> ms = parse_metrics(metrics);
+    const int threads = resolve_threads(n_threads);
+    std::pair<double, std::vector<double>> r;
+    {
+      py::gil_scoped_release release;
+      set_blas_threads(threads);
+      Workspace<T> ws;
+      r = evaluate_rows(net, p, st, v, nullptr, v.n_rows, y, w, ms, keras_weighting, threads, ws);
+    }
+    return py::make_tuple(r.first, r.second);
+  }
+
+  template <class T>
   static void fit_t(const Network<T>& net, const py::object& params, const py::list& slots,
                     const py::object& best, const py::object& X,
                     const py::object& Y, const py::object& sw, const py::object& train_idx,
@@ -365,7 +421,8 @@ class PyNetwork {
       cb = [&on_epoch](const EpochReport& r) {
         py::gil_scoped_acquire gil;
         if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-        py::object res = on_epoch(r.n_iter, r.loss, r.val_score, r.lr, r.message);
+        py::object res = on_epoch(r.n_iter, r.loss, r.val_score, r.lr, r.message, r.metrics,
+                                  r.val_loss, r.val_metrics);
         EpochAnswer a;
         if (py::isinstance<py::tuple>(res)) {
           auto t = res.cast<py::tuple>();
@@ -456,6 +513,10 @@ PYBIND11_MODULE(_core, m) {
       .def("objective", &PyNetwork::objective, py::arg("params"), py::arg("X"), py::arg("y"),
            py::arg("sample_weight"), py::arg("alpha"), py::arg("report_scale"), py::arg("grad"),
            py::arg("n_threads"), py::arg("seed") = 0, py::arg("penalty_per_sample") = false)
+      .def("evaluate", &PyNetwork::evaluate, py::arg("params"), py::arg("state"), py::arg("X"),
+           py::arg("y"), py::arg("sample_weight"), py::arg("metrics"),
+           py::arg("keras_weighting"), py::arg("n_threads"),
+           "Loss (with penalties) and metrics in inference mode: (loss, [metric values]).")
       .def("fit", &PyNetwork::fit, py::arg("params"), py::arg("slots"), py::arg("best"), py::arg("X"), py::arg("y"), py::arg("sample_weight"),
            py::arg("train_idx"), py::arg("val_idx"), py::arg("config"), py::arg("state"),
            py::arg("on_epoch"), py::arg("net_state") = py::none());

@@ -237,7 +237,7 @@ def test_the_epoch_callback_can_stop_the_fit(digits):
 
     class Stopping(MLPClassifier):
         def _epoch_printer(self):
-            def on_epoch(n_iter, loss, val_score, lr, message):
+            def on_epoch(n_iter, loss, val_score, lr, message, *_):
                 seen.append((n_iter, loss, val_score))
                 return n_iter == 3
 

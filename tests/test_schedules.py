@@ -46,7 +46,7 @@ def _fit_epochs(schedule, n_epochs=10, on_epoch=None, decay=0.0):
     ts.rng_keys = np.zeros(624, dtype=np.uint32)
     lrs = []
 
-    def record(n_iter, loss, val, lr, msg):
+    def record(n_iter, loss, val, lr, msg, *_):
         lrs.append(lr)
         return on_epoch(n_iter, lr) if on_epoch else False
 

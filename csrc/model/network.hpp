@@ -298,6 +298,21 @@ class Network {
     return segs;
   }
 
+  // After forward(logits=true): the weighted loss sum of `rows` rows, with
+  // predictions left in the output and ws.activity set; no gradient.
+  double loss_only(const Context<T>& c, const T* y, const T* sw, int64_t rows,
+                   Workspace<T>& ws) const {
+    const double loss =
+        loss_forward_backward(spec_.loss, fused_, fused_kind_, ws.outs.back().data(),
+                              static_cast<T*>(nullptr), ws.row_loss.data(), y, sw, rows,
+                              n_out(), T(1), c.threads);
+    ws.activity = 0;
+    for (size_t l = 0; l < layers_.size(); ++l)
+      if (const auto* d = dynamic_cast<const Dense<T>*>(layers_[l].get()))
+        if (d->activity_penalty.active()) ws.activity += d->activity(ws.outs[l].data(), nullptr, rows);
+    return loss;
+  }
+
   // Per-layer kernel and bias penalties: adds scale * their gradient to grads
   // and returns scale * their value.
   double add_penalties(const T* params, T* grads, double scale) const {

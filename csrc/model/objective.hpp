@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "../kernels/metrics.hpp"
 #include "network.hpp"
 
 namespace nc {
@@ -66,6 +67,61 @@ std::pair<double, double> full_objective(const Network<T>& net, const T* params,
     net.add_l2_grad(params, grads, T(alpha / sw_sum));
   }
   return {data / sw_sum + penalty, report_scale * data / sw_sum + penalty};
+}
+
+// Loss (plus penalties, as Keras counts them) and metrics of the rows idx (or
+// all rows when idx is null) of X in inference mode: Keras's evaluate. The
+// loss is the weighted sum over samples divided by their number (Keras) or by
+// the sum of weights (scikit-learn).
+template <class T>
+std::pair<double, std::vector<double>> evaluate_rows(
+    const Network<T>& net, const T* params, const T* state, const InputView<T>& X,
+    const int64_t* idx, int64_t n, const T* Y, const T* sw,
+    const std::vector<MetricSpec>& metrics, bool keras_weighting, int threads,
+    Workspace<T>& ws) {
+  const int64_t K = net.n_out(), D = net.n_in();
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(n, ws.cap > 0 ? ws.cap : 512));
+  net.reserve(ws, chunk, !X.sparse(), true);
+  Context<T> c;
+  c.params = params;
+  c.state = const_cast<T*>(state);
+  c.threads = threads;
+  MetricSums sums;
+  sums.reset(metrics.size());
+  double loss = 0, weight = 0, activity = 0;
+  std::vector<int64_t> rows_idx(static_cast<size_t>(chunk));
+  for (int64_t s = 0; s < n; s += chunk) {
+    const int64_t rows = std::min(chunk, n - s);
+    for (int64_t r = 0; r < rows; ++r) rows_idx[size_t(r)] = idx ? idx[s + r] : s + r;
+    Batch<T> in;
+    if (X.sparse()) {
+      in.csr = &X;
+      in.rows_idx = rows_idx.data();
+    } else {
+      gather_rows(ws.input.data(), X.dense, rows_idx.data(), rows, D, threads);
+      in.dense = ws.input.data();
+    }
+    gather_rows(ws.y.data(), Y, rows_idx.data(), rows, K, 1);
+    const T* w = nullptr;
+    if (sw) {
+      for (int64_t r = 0; r < rows; ++r) ws.sw[size_t(r)] = sw[rows_idx[size_t(r)]];
+      w = ws.sw.data();
+    }
+    net.forward(c, in, rows, ws, true);
+    loss += net.loss_only(c, ws.y.data(), w, rows, ws);
+    activity += ws.activity;
+    const T* p = ws.outs.back().data();
+    sums.add(metrics, p, ws.y.data(), w, rows, K);
+    for (int64_t r = 0; r < rows; ++r) weight += w ? double(w[r]) : 1.0;
+  }
+  const double divisor = keras_weighting ? double(n) : weight;
+  std::vector<T> scratch;
+  double penalty = activity;
+  if (net.has_penalties()) {
+    scratch.assign(size_t(net.n_params()), T(0));
+    penalty += net.add_penalties(params, scratch.data(), 1.0);
+  }
+  return {n > 0 ? loss / divisor + penalty : std::nan(""), sums.values()};
 }
 
 }  // namespace nc

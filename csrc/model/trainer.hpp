@@ -19,6 +19,7 @@
 #include "../core/rng.hpp"
 #include "../kernels/metrics.hpp"
 #include "network.hpp"
+#include "objective.hpp"
 #include "optimizer.hpp"
 #include "schedule.hpp"
 
@@ -40,6 +41,9 @@ struct TrainConfig {
   int threads = 1;
   bool classifier = true;     // validation score: accuracy, else R^2
   bool penalty_per_sample = false;  // per-layer penalties divided by the sum of weights (scikit-learn style)
+  bool keras_weighting = false;     // the loss divides the weighted sum by the batch size
+  std::vector<MetricSpec> metrics;  // running averages over each epoch
+  bool validate = false;            // val loss and metrics on the validation rows every epoch
   double report_scale = 1.0;  // reported data loss = scale * objective's (1/K for squared error)
 };
 
@@ -47,8 +51,9 @@ struct TrainConfig {
 // plus what the call produced. The caller reads it even after an exception.
 struct TrainState {
   // persistent
-  double lr = 1e-3;        // the base learning rate (scikit-learn's SGD schedules and
-                           // callbacks change it)
+  // the base learning rate (scikit-learn's SGD schedules and callbacks change
+  // it); NaN until the first fit, which starts it at learning_rate_init
+  double lr = std::numeric_limits<double>::quiet_NaN();
   OptState opt;            // the optimizer's step count and scalars
   int64_t t = 0;           // samples seen (scikit-learn's t_)
   int64_t no_improvement_count = 0;
@@ -67,6 +72,9 @@ struct EpochReport {
   int64_t n_iter;
   double loss, val_score, lr;
   std::string message;  // stopping / schedule message, as scikit-learn prints it
+  std::vector<double> metrics;      // this epoch's running metrics
+  double val_loss = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> val_metrics;  // on the validation rows, inference mode
 };
 
 // What Python answers after an epoch: stop, and/or a new base learning rate.
@@ -135,6 +143,7 @@ class Trainer {
     if (cfg_.early_stopping && !cfg_.classifier)
       val_score_.set_r2_targets_gathered(data, net_.n_out());
 
+    if (std::isnan(st.lr)) st.lr = cfg_.lr_init;
     st.n_iter = 0;
     st.loss_curve.clear();
     st.val_scores.clear();
@@ -159,6 +168,7 @@ class Trainer {
         sample_idx.swap(tmp);
       }
       double accumulated = 0;
+      epoch_metrics_.reset(cfg_.metrics.size());
       for (int64_t start = 0; start < n; start += B) {
         const int64_t rows = std::min(B, n - start);
         for (int64_t r = 0; r < rows; ++r)
@@ -235,8 +245,16 @@ class Trainer {
         st.converged = stop;
       }
       if (on_epoch) {
-        const double lr_now = current_lr(st);
-        const EpochAnswer answer = on_epoch(EpochReport{st.n_iter, st.loss, val, lr_now, message});
+        EpochReport report{st.n_iter, st.loss, val, current_lr(st), message};
+        report.metrics = epoch_metrics_.values();
+        if (cfg_.validate && data.n_val > 0) {
+          auto ev = evaluate_rows(net_, buf.params, buf.state, data.X, data.val_idx, data.n_val,
+                                  data.Y, data.sw, cfg_.metrics, cfg_.keras_weighting, threads,
+                                  ws);
+          report.val_loss = ev.first;
+          report.val_metrics = ev.second;
+        }
+        const EpochAnswer answer = on_epoch(report);
         if (answer.stop) {
           st.stopped_by_callback = true;
           stop = true;
@@ -295,10 +313,12 @@ class Trainer {
       }
       sw = ws.sw.data();
       if (!(sw_sum > 0)) return 0.0;  // a batch of zero weight carries no gradient
+      if (cfg_.keras_weighting) sw_sum = double(rows);  // Keras: weighted sum / batch size
     }
     net_.forward(c, in, rows, ws, true);
     const double data_loss =
         net_.loss_backward(c, in, ws.y.data(), sw, rows, T(1.0 / sw_sum), grads, ws, false);
+    epoch_metrics_.add(cfg_.metrics, ws.outs.back().data(), ws.y.data(), sw, rows, net_.n_out());
     double penalty = ws.activity;
     if (cfg_.alpha > 0) {
       penalty += 0.5 * cfg_.alpha * net_.coef_sq_norm(buf.params) / sw_sum;
@@ -369,6 +389,7 @@ class Trainer {
   TrainConfig cfg_;
   std::vector<std::pair<int64_t, int64_t>> segments_;
   ValScore val_score_;
+  MetricSums epoch_metrics_;
 };
 
 }  // namespace nc

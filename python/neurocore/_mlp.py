@@ -749,7 +749,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
     def _epoch_printer(self):
         early_stopping = self.early_stopping
 
-        def on_epoch(n_iter, loss, val_score, lr, message):
+        def on_epoch(n_iter, loss, val_score, lr, message, *_):
             print("Iteration %d, loss = %.8f" % (n_iter, loss))
             if early_stopping:
                 print("Validation score: %f" % val_score)
