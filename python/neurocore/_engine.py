@@ -1,0 +1,352 @@
+"""The training engine behind the Keras-style models and the layer-list estimators.
+
+It turns layer descriptions into a C++ network, initializes every variable
+with its layer's initializer from one seeded RandomState, prepares targets
+for the loss, and runs the C++ training loop, calling back once per epoch to
+feed callbacks, the history and verbose output, and to let callbacks change
+the learning rate or stop.
+"""
+
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _core
+from .keras import losses as _losses
+from .keras import optimizers as _optimizers
+
+
+def n_threads(n_jobs=None):
+    """Threads for the core: None or -1 = every core, -k = every core but k - 1."""
+    n_cpus = os.cpu_count() or 1
+    if n_jobs is None:
+        return n_cpus
+    if n_jobs < 0:
+        return max(1, n_cpus + 1 + n_jobs)
+    if n_jobs == 0:
+        raise ValueError("n_jobs == 0 has no meaning; use None, a positive or a negative int")
+    return int(n_jobs)
+
+
+def as_features(X, dtype, n_features=None, what="x"):
+    """X as the core takes it: C-contiguous 2-d floats (or a CSR tuple), checked."""
+    if sp.issparse(X):
+        X = X.tocsr().astype(dtype)
+        if not np.isfinite(X.data).all():
+            raise ValueError(f"{what} contains NaN or infinity")
+        shape = X.shape
+        Xc = (np.ascontiguousarray(X.data), X.indices.astype(np.int64), X.indptr.astype(np.int64),
+              shape[0], shape[1])
+    else:
+        try:
+            arr = np.asarray(X, dtype=dtype)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{what} must be numeric: {e}") from None
+        if arr.ndim == 1 and n_features == 1:
+            arr = arr.reshape(-1, 1)
+        if arr.ndim != 2:
+            raise ValueError(f"{what} must be 2-dimensional (samples, features), got shape {arr.shape}")
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{what} contains NaN or infinity")
+        Xc = np.ascontiguousarray(arr)
+        shape = arr.shape
+    if shape[0] == 0:
+        raise ValueError(f"{what} has no samples")
+    if n_features is not None and shape[1] != n_features:
+        raise ValueError(f"{what} has {shape[1]} features, but the model expects {n_features}")
+    return Xc, shape
+
+
+def loss_core(loss):
+    """(core loss name, from_logits, delta, sparse) of a Keras loss."""
+    spec = _losses.get(loss).spec()
+    sparse = spec["name"] == "sparse_categorical_crossentropy"
+    name = "categorical_crossentropy" if sparse else spec["name"]
+    return name, spec["from_logits"], spec["delta"], sparse
+
+
+def prepare_targets(y, n_out, loss_name, sparse, dtype, n_samples):
+    """Targets (n, n_out) for the core, checked against the model's output."""
+    try:
+        y = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"y must be numeric: {e}") from None
+    if y.shape[0] != n_samples:
+        raise ValueError(f"x has {n_samples} samples but y has {y.shape[0]}")
+    if not np.isfinite(y).all():
+        raise ValueError("y contains NaN or infinity")
+    if sparse:
+        labels = y.reshape(-1)
+        if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+            raise ValueError("sparse_categorical_crossentropy takes integer labels, one per sample")
+        if np.any(labels != np.round(labels)) or labels.min() < 0 or labels.max() >= n_out:
+            raise ValueError(
+                f"sparse_categorical_crossentropy needs integer labels in [0, {n_out}); "
+                f"got values from {labels.min()} to {labels.max()}"
+            )
+        Y = np.zeros((n_samples, n_out), dtype=dtype)
+        Y[np.arange(n_samples), labels.astype(np.int64)] = 1
+        return Y
+    if y.ndim == 1:
+        y = y.reshape(-1, 1)
+    if y.ndim != 2 or y.shape[1] != n_out:
+        raise ValueError(
+            f"y has shape {y.shape} but the model's output has {n_out} units"
+            + (" (one-hot encode the labels, e.g. with to_categorical, or use "
+               "sparse_categorical_crossentropy)" if loss_name == "categorical_crossentropy" else "")
+        )
+    return np.ascontiguousarray(y, dtype=dtype)
+
+
+def resolve_metrics(metrics, loss_name, n_out):
+    """Keras's metric names to (display names, core specs)."""
+    names, specs = [], []
+    for m in metrics or []:
+        if isinstance(m, str):
+            key = m
+        else:
+            key = getattr(m, "__name__", None) or getattr(m, "name", None)
+            if key is None:
+                raise ValueError(f"Unknown metric {m!r}")
+        base = key.lower()
+        if base in ("accuracy", "acc"):
+            if loss_name == "categorical_crossentropy" or (loss_name not in ("binary_crossentropy",) and n_out > 1):
+                spec = {"kind": "categorical_accuracy"}
+            else:
+                spec = {"kind": "binary_accuracy"}
+        elif base in ("categorical_accuracy", "sparse_categorical_accuracy"):
+            spec = {"kind": "categorical_accuracy"}
+        elif base == "binary_accuracy":
+            spec = {"kind": "binary_accuracy"}
+        else:
+            try:
+                core, from_logits, delta, sparse = loss_core(getattr(m, "_loss_name", m))
+            except ValueError:
+                raise ValueError(
+                    f"Unknown metric {m!r}: use 'accuracy', 'binary_accuracy', "
+                    "'categorical_accuracy' or a loss name such as 'mse' or 'mae'"
+                ) from None
+            spec = {"kind": "loss", "loss": core, "from_logits": from_logits, "delta": delta}
+        names.append(key)
+        specs.append(spec)
+    return names, specs
+
+
+class Network:
+    """A built network: the C++ object, its flat parameters and state, and the layer map."""
+
+    def __init__(self, layers, n_in, loss, dtype):
+        self.layers = list(layers)
+        self.n_in = int(n_in)
+        self.dtype = np.dtype(dtype)
+        self.loss_name, self.from_logits, self.delta, self.sparse = loss_core(loss)
+        core_specs, self.core_to_layer = [], []
+        width = self.n_in
+        for i, layer in enumerate(self.layers):
+            for spec in layer._core_specs():
+                core_specs.append(spec)
+                self.core_to_layer.append(i)
+            width = layer._output_width(width)
+        if not core_specs:
+            raise ValueError("the model has no layers")
+        self.n_out = width
+        self.core = _core.Network(self.n_in, core_specs, self.loss_name, self.dtype.name,
+                                  from_logits=self.from_logits, delta=self.delta)
+        self.params = np.zeros(self.core.n_params, dtype=self.dtype)
+        self.state = self.core.initial_state()
+        self.variables = self.core.variables()
+
+    def initialize(self, rng):
+        """Every variable from its layer's initializer, drawn from rng (in layer order)."""
+        for v in self.variables:
+            layer = self.layers[self.core_to_layer[v["layer"]]]
+            init = layer._initializers()[v["name"]]
+            values = init(tuple(v["shape"]), rng)
+            n = int(np.prod(v["shape"]))
+            self.params[v["offset"]:v["offset"] + n] = np.asarray(values, dtype=np.float64).ravel()
+        self.state[:] = self.core.initial_state()
+
+    # Keras's weights: per layer, kernel and bias (Dense), gamma, beta, moving
+    # mean and variance (BatchNormalization), gamma and beta (LayerNormalization)
+    def _weight_slices(self):
+        out = []
+        by_layer = {}
+        for v in self.variables:
+            by_layer.setdefault(self.core_to_layer[v["layer"]], []).append(v)
+        state_off = 0
+        for i, layer in enumerate(self.layers):
+            for v in by_layer.get(i, []):
+                n = int(np.prod(v["shape"]))
+                out.append(("params", v["offset"], n, tuple(v["shape"])))
+            if type(layer).__name__ == "BatchNormalization":
+                width = self._layer_width(i)
+                out.append(("state", state_off, width, (width,)))
+                out.append(("state", state_off + width, width, (width,)))
+                state_off += 2 * width
+        return out
+
+    def _layer_width(self, index):
+        width = self.n_in
+        for layer in self.layers[: index + 1]:
+            width = layer._output_width(width)
+        return width
+
+    def get_weights(self):
+        return [getattr(self, buf)[off:off + n].reshape(shape).copy()
+                for buf, off, n, shape in self._weight_slices()]
+
+    def set_weights(self, weights):
+        slices = self._weight_slices()
+        if len(weights) != len(slices):
+            raise ValueError(f"expected {len(slices)} weight arrays, got {len(weights)}")
+        for w, (buf, off, n, shape) in zip(weights, slices):
+            w = np.asarray(w, dtype=np.float64)
+            if w.shape != shape:
+                raise ValueError(f"weight of shape {w.shape} where {shape} is expected")
+            if not np.isfinite(w).all():
+                raise ValueError("weights contain NaN or infinity")
+            getattr(self, buf)[off:off + n] = w.ravel()
+
+    def predict(self, X, threads):
+        Xc, _ = as_features(X, self.dtype, self.n_in)
+        return self.core.predict(self.params, Xc, threads, self.state)
+
+    def evaluate(self, X, y, sample_weight, metric_specs, threads):
+        Xc, shape = as_features(X, self.dtype, self.n_in)
+        Y = prepare_targets(y, self.n_out, self.loss_name, self.sparse, self.dtype, shape[0])
+        sw = None if sample_weight is None else _check_weights(sample_weight, shape[0], self.dtype)
+        return self.core.evaluate(self.params, self.state, Xc, Y, sw, metric_specs, True, threads)
+
+
+def _check_weights(sample_weight, n, dtype):
+    sw = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+    if sw.shape[0] != n:
+        raise ValueError(f"sample_weight has {sw.shape[0]} entries for {n} samples")
+    if not np.isfinite(sw).all() or (sw < 0).any():
+        raise ValueError("sample_weight must be finite and non-negative")
+    return np.ascontiguousarray(sw, dtype=dtype)
+
+
+def class_weights_to_sample_weights(class_weight, Y, loss_name, sparse_labels=None):
+    """Per-sample weights from a {class index: weight} dict (Keras's class_weight)."""
+    if Y.shape[1] > 1:
+        classes = Y.argmax(axis=1)
+    else:
+        classes = (Y[:, 0] > 0.5).astype(np.int64)
+    out = np.ones(Y.shape[0])
+    for c, w in class_weight.items():
+        out[classes == int(c)] = float(w)
+    return out
+
+
+class Trainer:
+    """Runs epochs of a Network in C++, with Keras-style callbacks and history."""
+
+    def __init__(self, network, optimizer, threads):
+        self.net = network
+        self.optimizer = _optimizers.get(optimizer)
+        self.threads = threads
+        self.opt_config = None
+        self.slots = None
+        self.iterations = 0
+        self.u_product = 1.0
+        self.base_lr = None
+
+    def _ensure_slots(self):
+        cfg = self.optimizer.config()
+        if self.slots is None or cfg["optimizer"] != self.opt_config["optimizer"]:
+            n = _core.optimizer_slots(cfg)
+            self.slots = [np.zeros_like(self.net.params) for _ in range(n)]
+            if cfg["optimizer"] == "adagrad":
+                self.slots[0][:] = cfg.get("initial_accumulator_value", 0.1)
+            self.iterations, self.u_product = 0, 1.0
+            self.base_lr = cfg["learning_rate_init"]
+        self.opt_config = cfg
+        return cfg
+
+    def fit(self, X, Y, sample_weight, *, epochs, initial_epoch, batch_size, shuffle, val_idx,
+            metric_names, metric_specs, callbacks, model, verbose, rng, incremental=False):
+        cfg = dict(self._ensure_slots())
+        n = (X[3] if isinstance(X, tuple) else X.shape[0])
+        train_idx = np.setdiff1d(np.arange(n, dtype=np.int64), val_idx, assume_unique=True)
+        if train_idx.size == 0:
+            raise ValueError("no training samples left after the validation split")
+        cfg.update({
+            "alpha": 0.0, "tol": 0.0, "n_iter_no_change": float("inf"), "shuffle": bool(shuffle),
+            "early_stopping": False, "incremental": bool(incremental),
+            "batch_size": int(min(batch_size, train_idx.size)), "max_iter": int(epochs - initial_epoch),
+            "n_threads": self.threads, "classifier": False, "report_scale": 1.0,
+            "keras_weighting": True, "metrics": metric_specs, "validate": val_idx.size > 0,
+        })
+        state = _core.TrainState()
+        state.lr = float(self.base_lr)
+        state.iterations = int(self.iterations)
+        state.u_product = float(self.u_product)
+        _, keys, pos, _, _ = rng.get_state(legacy=True)
+        state.rng_keys = keys
+        state.rng_pos = int(pos)
+        steps = math.ceil(train_idx.size / cfg["batch_size"])
+        has_schedule = cfg.get("schedule") is not None
+        t0 = [time.perf_counter()]
+
+        def set_optimizer_lr(lr):
+            if not has_schedule:
+                self.optimizer.learning_rate = float(lr)
+
+        def on_epoch(n_iter, loss, _val, lr, _msg, metrics, val_loss, val_metrics):
+            epoch = initial_epoch + n_iter - 1
+            logs = {"loss": loss}
+            logs.update(zip(metric_names, metrics))
+            if val_idx.size:
+                logs["val_loss"] = val_loss
+                logs.update(("val_" + k, v) for k, v in zip(metric_names, val_metrics))
+            if verbose:
+                now = time.perf_counter()
+                took, t0[0] = now - t0[0], now
+                figures = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
+                print(f"{steps}/{steps} - {took:.0f}s - {took / steps * 1e3:.0f}ms/step - {figures}",
+                      flush=True)
+            set_optimizer_lr(self.base_lr_now)
+            callbacks.on_epoch_end(epoch, logs)
+            stop = bool(model.stop_training)
+            if not stop and epoch + 1 < epochs:
+                if verbose:
+                    print(f"Epoch {epoch + 2}/{epochs}", flush=True)
+                callbacks.on_epoch_begin(epoch + 1, {})
+            new_lr = None
+            if not has_schedule and float(self.optimizer.learning_rate) != self.base_lr_now:
+                new_lr = float(self.optimizer.learning_rate)
+                self.base_lr_now = new_lr
+            return stop, new_lr
+
+        self.base_lr_now = float(self.base_lr)
+        model.stop_training = False
+        if verbose:
+            print(f"Epoch {initial_epoch + 1}/{epochs}", flush=True)
+        set_optimizer_lr(self.base_lr_now)
+        callbacks.on_epoch_begin(initial_epoch, {})
+        if not has_schedule and float(self.optimizer.learning_rate) != self.base_lr_now:
+            self.base_lr_now = state.lr = float(self.optimizer.learning_rate)
+        try:
+            if epochs > initial_epoch and not model.stop_training:
+                self.net.core.fit(self.net.params, self.slots, None, X, Y, sample_weight,
+                                  train_idx, val_idx, cfg, state, on_epoch, self.net.state)
+        finally:
+            self.iterations = int(state.iterations)
+            self.u_product = float(state.u_product)
+            self.base_lr = float(state.lr)
+            rng.set_state(("MT19937", np.asarray(state.rng_keys, dtype=np.uint32), state.rng_pos, 0, 0.0))
+        if not np.isfinite(self.net.params).all():
+            raise ValueError(
+                "Training produced non-finite weights (the loss diverged): lower the learning "
+                "rate or scale the inputs."
+            )
+        return int(state.n_iter)
+
+
+def print_flush(*args):
+    print(*args, file=sys.stdout, flush=True)

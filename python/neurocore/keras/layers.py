@@ -1,0 +1,308 @@
+"""Layers (``neurocore.keras.layers``): Keras's names, arguments and defaults.
+
+A layer here is a description; the network that trains is built in C++ from
+these descriptions (``_core_specs``). ``input_dim`` / ``input_shape`` on the
+first layer, or an ``Input``, fixes the number of features; otherwise the
+model is built at the first fit.
+"""
+
+import itertools
+
+from .. import _activations
+from . import activations as _acts
+from . import constraints as _constraints
+from . import initializers as _inits
+from . import regularizers as _regs
+
+_counters = {}
+
+
+def _auto_name(prefix):
+    n = _counters.setdefault(prefix, itertools.count())
+    i = next(n)
+    return prefix if i == 0 else f"{prefix}_{i}"
+
+
+def _input_width(input_dim, input_shape, batch_input_shape=None):
+    if input_dim is not None:
+        return int(input_dim)
+    shape = input_shape if input_shape is not None else (
+        batch_input_shape[1:] if batch_input_shape is not None else None)
+    if shape is None:
+        return None
+    shape = tuple(shape)
+    if len(shape) != 1:
+        raise ValueError(f"neurocore's layers take flat feature vectors; got input_shape={shape}")
+    return int(shape[0])
+
+
+class Layer:
+    """Base class of the layer descriptions."""
+
+    _prefix = "layer"
+
+    def __init__(self, name=None, input_dim=None, input_shape=None, batch_input_shape=None,
+                 trainable=True, dtype=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__} got unexpected arguments {sorted(kwargs)}")
+        self.name = name or _auto_name(self._prefix)
+        self._input_width = _input_width(input_dim, input_shape, batch_input_shape)
+        if not trainable:
+            raise ValueError("frozen (trainable=False) layers are not supported")
+
+    # what the C++ core builds from this layer
+    def _core_specs(self):
+        raise NotImplementedError
+
+    def _output_width(self, n_in):
+        return n_in
+
+    # {variable name: initializer} for this layer's trainable variables
+    def _initializers(self):
+        return {}
+
+    def get_config(self):
+        from ._config import init_config
+
+        config = init_config(self)
+        config["name"] = self.name
+        if self._input_width is not None and not isinstance(self, InputLayer):
+            config["input_dim"] = self._input_width
+        return config
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}>"
+
+
+class InputLayer(Layer):
+    """The input of a Sequential model: ``Input(shape=(n_features,))``."""
+
+    _prefix = "input_layer"
+
+    def __init__(self, shape=None, input_shape=None, batch_size=None, name=None, **kwargs):
+        super().__init__(name=name, input_shape=shape if shape is not None else input_shape, **kwargs)
+        if self._input_width is None:
+            raise ValueError("Input needs shape=(n_features,)")
+        self.shape = (self._input_width,)
+
+    def _core_specs(self):
+        return []
+
+
+def Input(shape=None, batch_size=None, name=None, **kwargs):
+    """A symbolic input for ``Sequential([Input(shape=(5,)), ...])``."""
+    return InputLayer(shape=shape, batch_size=batch_size, name=name, **kwargs)
+
+
+class Dense(Layer):
+    """Fully connected layer: activation(x @ kernel + bias)."""
+
+    _prefix = "dense"
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if int(units) != units or units < 1:
+            raise ValueError(f"units must be a positive integer, got {units!r}")
+        self.units = int(units)
+        self.activation = activation
+        self._act = _acts.get(activation)  # checked now, a clear error at the layer
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = _inits.get(kernel_initializer)
+        self.bias_initializer = _inits.get(bias_initializer)
+        self.kernel_regularizer = _regs.get(kernel_regularizer)
+        self.bias_regularizer = _regs.get(bias_regularizer)
+        self.activity_regularizer = _regs.get(activity_regularizer)
+        self.kernel_constraint = _constraints.get(kernel_constraint)
+        self.bias_constraint = _constraints.get(bias_constraint)
+
+    def _core_specs(self):
+        spec = {"type": "dense", "units": self.units, "use_bias": self.use_bias, **self._act}
+        for which, reg in (("kernel", self.kernel_regularizer), ("bias", self.bias_regularizer),
+                           ("activity", self.activity_regularizer)):
+            if reg is not None:
+                spec[f"{which}_l1"], spec[f"{which}_l2"] = reg.l1, reg.l2
+        for which, c in (("kernel", self.kernel_constraint), ("bias", self.bias_constraint)):
+            if c is not None:
+                core = c._core()
+                spec[f"{which}_constraint"] = core["name"]
+                if "max_value" in core:
+                    spec[f"{which}_constraint_max_value"] = core["max_value"]
+        return [spec]
+
+    def _output_width(self, n_in):
+        return self.units
+
+    def _initializers(self):
+        inits = {"kernel": self.kernel_initializer}
+        if self.use_bias:
+            inits["bias"] = self.bias_initializer
+        return inits
+
+
+class Activation(Layer):
+    """Applies an activation: Activation('relu'), Activation('softmax'), ..."""
+
+    _prefix = "activation"
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activation
+        self._act = _acts.get(activation)
+
+    def _activation_spec(self):
+        return dict(self._act)
+
+    def _core_specs(self):
+        return [{"type": "activation", **self._act}]
+
+
+class _ActivationLayer(Activation):
+    def __init__(self, spec, **kwargs):
+        Layer.__init__(self, **kwargs)
+        self._act = spec
+
+
+class ReLU(_ActivationLayer):
+    """relu with max_value, negative_slope and threshold (Keras's ReLU layer)."""
+
+    _prefix = "re_lu"
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+        self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
+        super().__init__(_activations.activation_spec(
+            "relu", alpha=negative_slope, max_value=max_value, threshold=threshold), **kwargs)
+
+
+class LeakyReLU(_ActivationLayer):
+    """relu with slope alpha for x <= 0 (Keras 2's LeakyReLU, default alpha 0.3).
+
+    Usable as a layer or as ``Dense(..., activation=LeakyReLU(0.3))``.
+    ``negative_slope`` is Keras 3's name for ``alpha``.
+    """
+
+    _prefix = "leaky_re_lu"
+
+    def __init__(self, alpha=0.3, negative_slope=None, **kwargs):
+        self.alpha = float(alpha if negative_slope is None else negative_slope)
+        super().__init__(_activations.activation_spec("relu", alpha=self.alpha), **kwargs)
+
+
+class ELU(_ActivationLayer):
+    """x for x > 0, alpha (exp(x) - 1) otherwise."""
+
+    _prefix = "elu"
+
+    def __init__(self, alpha=1.0, **kwargs):
+        self.alpha = float(alpha)
+        super().__init__(_activations.activation_spec("elu", alpha=self.alpha), **kwargs)
+
+
+class Softmax(_ActivationLayer):
+    """Softmax over the features."""
+
+    _prefix = "softmax"
+
+    def __init__(self, axis=-1, **kwargs):
+        if axis != -1:
+            raise ValueError("Softmax acts on the last axis")
+        super().__init__(_activations.activation_spec("softmax"), **kwargs)
+
+
+class Dropout(Layer):
+    """Sets a random fraction `rate` of the inputs to 0 while training (inverted dropout).
+
+    The kept units are scaled by 1 / (1 - rate), so nothing changes at inference.
+    """
+
+    _prefix = "dropout"
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"rate must be in [0, 1), got {rate!r}")
+        if noise_shape is not None:
+            raise ValueError("noise_shape is not supported on flat inputs")
+        self.rate, self.seed = float(rate), seed
+
+    def _core_specs(self):
+        return [{"type": "dropout", "rate": self.rate}]
+
+
+class GaussianNoise(Layer):
+    """Adds zero-mean Gaussian noise of standard deviation stddev while training."""
+
+    _prefix = "gaussian_noise"
+
+    def __init__(self, stddev, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if stddev < 0:
+            raise ValueError(f"stddev must be >= 0, got {stddev!r}")
+        self.stddev, self.seed = float(stddev), seed
+
+    def _core_specs(self):
+        return [{"type": "gaussian_noise", "stddev": self.stddev}]
+
+
+class BatchNormalization(Layer):
+    """Normalizes each feature with the batch's statistics while training and
+    the moving statistics (momentum) at inference; place it before or after
+    an activation."""
+
+    _prefix = "batch_normalization"
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", **kwargs):
+        super().__init__(**kwargs)
+        if axis not in (-1, 1):
+            raise ValueError("BatchNormalization normalizes the feature axis (-1)")
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")
+        if epsilon <= 0:
+            raise ValueError(f"epsilon must be > 0, got {epsilon!r}")
+        self.axis, self.momentum, self.epsilon = axis, float(momentum), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = _inits.get(beta_initializer)
+        self.gamma_initializer = _inits.get(gamma_initializer)
+
+    def _core_specs(self):
+        return [{"type": "batch_normalization", "momentum": self.momentum, "epsilon": self.epsilon,
+                 "center": self.center, "scale": self.scale}]
+
+    def _initializers(self):
+        inits = {}
+        if self.scale:
+            inits["gamma"] = self.gamma_initializer
+        if self.center:
+            inits["beta"] = self.beta_initializer
+        return inits
+
+
+class LayerNormalization(Layer):
+    """Normalizes each sample over its features (training and inference alike)."""
+
+    _prefix = "layer_normalization"
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", **kwargs):
+        super().__init__(**kwargs)
+        if axis not in (-1, 1):
+            raise ValueError("LayerNormalization normalizes the feature axis (-1)")
+        if epsilon <= 0:
+            raise ValueError(f"epsilon must be > 0, got {epsilon!r}")
+        self.axis, self.epsilon, self.center, self.scale = axis, float(epsilon), bool(center), bool(scale)
+        self.beta_initializer = _inits.get(beta_initializer)
+        self.gamma_initializer = _inits.get(gamma_initializer)
+
+    def _core_specs(self):
+        return [{"type": "layer_normalization", "epsilon": self.epsilon,
+                 "center": self.center, "scale": self.scale}]
+
+    def _initializers(self):
+        inits = {}
+        if self.scale:
+            inits["gamma"] = self.gamma_initializer
+        if self.center:
+            inits["beta"] = self.beta_initializer
+        return inits

@@ -1,0 +1,401 @@
+"""``neurocore.keras.models``: the Sequential model and saving/loading.
+
+Sequential follows Keras: ``add`` layers (or pass a list), ``compile(optimizer,
+loss, metrics)``, ``fit`` (returning a History), ``evaluate``, ``predict``,
+``summary``, ``get_weights``/``set_weights``, ``save_weights``/``load_weights``,
+``save``/``load_model``. Keras 2 spellings work: ``nb_epoch``, ``lr``,
+``decay``, ``input_dim``. Everything trains in neurocore's C++ core.
+"""
+
+import io
+import json
+import math
+import os
+import zipfile
+
+import numpy as np
+
+from .. import _engine
+from . import _config
+from . import callbacks as _callbacks
+from . import layers as _layers
+from . import losses as _losses
+from . import optimizers as _optimizers
+
+FORMAT = "neurocore-keras"
+FORMAT_VERSION = 1
+
+
+class Sequential:
+    """A linear stack of layers.
+
+    Parameters
+    ----------
+    layers : list of Layer, optional
+        The layers, first to last (an ``Input`` may come first).
+    name : str, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurocore.keras.models import Sequential
+    >>> from neurocore.keras.layers import Dense
+    >>> model = Sequential()
+    >>> model.add(Dense(20, input_dim=5, activation='relu'))
+    >>> model.add(Dense(2, activation='softmax'))
+    >>> model.compile('rmsprop', 'categorical_crossentropy', metrics=['accuracy'])
+    """
+
+    def __init__(self, layers=None, name=None):
+        self.name = name or "sequential"
+        self._layers = []
+        self._net = None
+        self._trainer = None
+        self._compiled = None
+        self.stop_training = False
+        self.history = None
+        self.dtype = np.float32
+        for layer in layers or []:
+            self.add(layer)
+
+    # ------------------------------------------------------------------
+    # structure
+
+    @property
+    def layers(self):
+        """The layers (without the Input)."""
+        return [layer for layer in self._layers if not isinstance(layer, _layers.InputLayer)]
+
+    def add(self, layer):
+        """Append a layer."""
+        if not isinstance(layer, _layers.Layer):
+            raise ValueError(f"{layer!r} is not a layer of neurocore.keras.layers")
+        if isinstance(layer, _layers.InputLayer) and self._layers:
+            raise ValueError("an Input must come first")
+        self._layers.append(layer)
+        self._net = None
+        self._trainer = None
+
+    def pop(self):
+        """Remove the last layer."""
+        if not self.layers:
+            raise ValueError("the model has no layers to pop")
+        self._layers.pop()
+        self._net = None
+        self._trainer = None
+
+    def _declared_input(self):
+        return self._layers[0]._input_width if self._layers else None
+
+    def build(self, input_shape=None):
+        """Create the weights for inputs of `input_shape` = (batch, features) or (features,)."""
+        if input_shape is not None:
+            shape = tuple(input_shape)
+            n_in = shape[-1]
+        else:
+            n_in = self._declared_input()
+        if n_in is None:
+            raise ValueError(
+                "the model does not know its number of inputs yet: give input_dim= to the "
+                "first layer, start with Input(shape=(n,)), or fit it"
+            )
+        if self._net is not None and self._net.n_in == n_in:
+            return
+        loss = self._compiled["loss"] if self._compiled else "mean_squared_error"
+        self._net = _engine.Network(self.layers, n_in, loss, self.dtype)
+        self._net.initialize(self._rng())
+        self._trainer = None
+
+    @property
+    def built(self):
+        return self._net is not None
+
+    def _rng(self):
+        if not hasattr(self, "_random_state"):
+            self._random_state = np.random.RandomState(np.random.randint(0, 2**31 - 1))
+        return self._random_state
+
+    def count_params(self):
+        """Number of weights (trainable and moving statistics)."""
+        self._require_built()
+        return int(self._net.params.size + self._net.state.size)
+
+    def _require_built(self):
+        if self._net is None:
+            self.build()
+
+    # ------------------------------------------------------------------
+    # compile / fit / evaluate / predict
+
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None, run_eagerly=None, steps_per_execution=None, jit_compile=None,
+                **kwargs):
+        """Configure training: an optimizer, a loss and metrics, by name or object.
+
+        Parameters
+        ----------
+        optimizer : str or Optimizer, default='rmsprop'
+        loss : str, Loss or loss function
+        metrics : list, optional
+            'accuracy' (categorical or binary, chosen from the loss and output),
+            'binary_accuracy', 'categorical_accuracy', or any loss name ('mse', 'mae', ...).
+        """
+        if loss is None:
+            raise ValueError("compile needs a loss")
+        if loss_weights is not None:
+            raise ValueError("loss_weights applies to multi-output models, which Sequential is not")
+        if kwargs:
+            raise TypeError(f"compile got unexpected arguments {sorted(kwargs)}")
+        loss_obj = _losses.get(loss)  # raises on an unknown loss
+        self.optimizer = _optimizers.get(optimizer)
+        self.loss = loss
+        self._compiled = {"loss": loss_obj, "metrics": list(metrics or [])}
+        if self._net is not None:  # keep the weights, rebuild for the new loss
+            weights = self._net.get_weights()
+            n_in = self._net.n_in
+            self._net = _engine.Network(self.layers, n_in, loss_obj, self.dtype)
+            self._net.set_weights(weights)
+        self._trainer = None
+
+    @property
+    def metrics_names(self):
+        return ["loss"] + [str(m) if isinstance(m, str) else getattr(m, "__name__", str(m))
+                           for m in (self._compiled or {}).get("metrics", [])]
+
+    def _require_compiled(self):
+        if not self._compiled:
+            raise RuntimeError("You must compile your model before training/testing. Use `model.compile(optimizer, loss)`.")
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1, nb_epoch=None, **kwargs):
+        """Train for `epochs` epochs; returns the History callback.
+
+        ``nb_epoch`` is Keras 1's name for ``epochs``. validation_split takes
+        the last fraction of x before shuffling; validation_data is (x, y) or
+        (x, y, sample_weight). class_weight maps class index to a weight.
+        """
+        self._require_compiled()
+        if kwargs:
+            raise TypeError(f"fit got unexpected arguments {sorted(kwargs)}")
+        if steps_per_epoch is not None or validation_steps is not None or validation_freq != 1:
+            raise ValueError("steps_per_epoch, validation_steps and validation_freq are not supported "
+                             "on in-memory arrays")
+        if nb_epoch is not None:
+            epochs = nb_epoch
+        epochs, initial_epoch = int(epochs), int(initial_epoch)
+        batch_size = 32 if batch_size is None else int(batch_size)
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        if not 0 <= validation_split < 1:
+            raise ValueError("validation_split must be in [0, 1)")
+        verbose = 1 if verbose == "auto" else int(verbose)
+        if x is None or y is None:
+            raise ValueError("fit needs x and y")
+
+        declared = self._declared_input()
+        X0 = np.asarray(x) if not hasattr(x, "tocsr") else x
+        n_in = X0.shape[1] if getattr(X0, "ndim", 2) == 2 else None
+        if declared is not None and n_in is not None and n_in != declared:
+            raise ValueError(f"x has {n_in} features, but the model's input_dim is {declared}")
+        self.build((None, declared if declared is not None else n_in))
+        net = self._net
+        X, shape = _engine.as_features(x, self.dtype, net.n_in)
+        Y = _engine.prepare_targets(y, net.n_out, net.loss_name, net.sparse, self.dtype, shape[0])
+        sw = None if sample_weight is None else _engine._check_weights(sample_weight, shape[0], np.float64)
+        if class_weight is not None:
+            cw = _engine.class_weights_to_sample_weights(class_weight, Y, net.loss_name)
+            sw = cw if sw is None else sw * cw
+        n = shape[0]
+        val_idx = np.empty(0, dtype=np.int64)
+        if validation_data is not None:
+            if validation_split:
+                raise ValueError("give validation_data or validation_split, not both")
+            vx, vy, *rest = validation_data
+            VX, vshape = _engine.as_features(vx, self.dtype, net.n_in, "validation x")
+            VY = _engine.prepare_targets(vy, net.n_out, net.loss_name, net.sparse, self.dtype, vshape[0])
+            vsw = rest[0] if rest else None
+            X = self._stack(X, VX)
+            Y = np.ascontiguousarray(np.vstack([Y, VY]))
+            if sw is not None or vsw is not None:
+                a = sw if sw is not None else np.ones(n)
+                b = np.ones(vshape[0]) if vsw is None else _engine._check_weights(vsw, vshape[0], np.float64)
+                sw = np.concatenate([a, b])
+            val_idx = np.arange(n, n + vshape[0], dtype=np.int64)
+        elif validation_split:
+            split_at = int(math.ceil(n * (1.0 - validation_split)))
+            val_idx = np.arange(split_at, n, dtype=np.int64)
+        if sw is not None:
+            sw = np.ascontiguousarray(sw, dtype=self.dtype)
+
+        metric_names, metric_specs = _engine.resolve_metrics(self._compiled["metrics"], net.loss_name, net.n_out)
+        if self._trainer is None:
+            self._trainer = _engine.Trainer(net, self.optimizer, _engine.n_threads(None))
+        self._trainer.optimizer = self.optimizer
+        history = _callbacks.History()
+        cbs = _callbacks.CallbackList(
+            [history] + list(callbacks or []), self,
+            {"epochs": epochs, "verbose": verbose, "steps": None})
+        self.history = history
+        cbs.on_train_begin({})
+        try:
+            self._trainer.fit(X, Y, sw, epochs=epochs, initial_epoch=initial_epoch,
+                              batch_size=batch_size, shuffle=shuffle, val_idx=val_idx,
+                              metric_names=metric_names, metric_specs=metric_specs,
+                              callbacks=cbs, model=self, verbose=verbose, rng=self._rng())
+        finally:
+            cbs.on_train_end({})
+        return history
+
+    @staticmethod
+    def _stack(A, B):
+        if isinstance(A, tuple) or isinstance(B, tuple):
+            import scipy.sparse as sp
+
+            def to_sp(t):
+                return sp.csr_matrix((t[0], t[1], t[2]), shape=(t[3], t[4])) if isinstance(t, tuple) else sp.csr_matrix(t)
+
+            S = sp.vstack([to_sp(A), to_sp(B)]).tocsr()
+            return (S.data, S.indices.astype(np.int64), S.indptr.astype(np.int64), S.shape[0], S.shape[1])
+        return np.ascontiguousarray(np.vstack([A, B]))
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False, **kwargs):
+        """Loss and metrics on (x, y) in inference mode: a scalar, or [loss, metrics...]."""
+        self._require_compiled()
+        self._require_built()
+        names, specs = _engine.resolve_metrics(self._compiled["metrics"], self._net.loss_name, self._net.n_out)
+        loss, values = self._net.evaluate(x, y, sample_weight, specs, _engine.n_threads(None))
+        if return_dict:
+            return {"loss": loss, **dict(zip(names, values))}
+        return [loss, *values] if names else loss
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """The model's outputs for x (inference mode: no dropout, moving statistics)."""
+        self._require_built()
+        return self._net.predict(x, _engine.n_threads(None))
+
+    def __call__(self, x):
+        return self.predict(x)
+
+    # ------------------------------------------------------------------
+    # weights and persistence
+
+    def get_weights(self):
+        """Per layer: kernel and bias (Dense); gamma, beta, moving mean and variance (BatchNormalization)."""
+        self._require_built()
+        return self._net.get_weights()
+
+    def set_weights(self, weights):
+        """Set weights in the order get_weights gives them."""
+        self._require_built()
+        self._net.set_weights(weights)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Write the weights to a .npz archive (raw arrays, no pickle)."""
+        filepath = os.fspath(filepath)
+        if not overwrite and os.path.exists(filepath):
+            raise FileExistsError(filepath)
+        weights = self.get_weights()
+        with open(filepath, "wb") as f:
+            np.savez(f, **{f"w{i}": w for i, w in enumerate(weights)})
+
+    def load_weights(self, filepath):
+        """Read weights written by save_weights."""
+        self._require_built()
+        with np.load(os.fspath(filepath), allow_pickle=False) as data:
+            keys = sorted(data.files, key=lambda k: int(k[1:]) if k[1:].isdigit() else -1)
+            if any(not k.startswith("w") or not k[1:].isdigit() for k in keys):
+                raise ValueError(f"{filepath} is not a neurocore weights file")
+            self.set_weights([data[k] for k in keys])
+
+    def get_config(self):
+        return {"name": self.name, "layers": [_config.serialize(layer) for layer in self._layers]}
+
+    def save(self, filepath, overwrite=True):
+        """Save architecture, compile settings and weights to one file (a zip of JSON and raw arrays)."""
+        filepath = os.fspath(filepath)
+        if not overwrite and os.path.exists(filepath):
+            raise FileExistsError(filepath)
+        self._require_built()
+        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": self.get_config(),
+                "n_in": self._net.n_in, "dtype": np.dtype(self.dtype).name}
+        if self._compiled:
+            meta["compile"] = {"optimizer": _config.serialize(self.optimizer),
+                               "loss": self._compiled["loss"].spec(),
+                               "metrics": [m if isinstance(m, str) else getattr(m, "__name__", str(m))
+                                           for m in self._compiled["metrics"]]}
+        buf = io.BytesIO()
+        np.savez(buf, **{f"w{i}": w for i, w in enumerate(self.get_weights())})
+        with zipfile.ZipFile(filepath, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("metadata.json", json.dumps(meta))
+            z.writestr("weights.npz", buf.getvalue())
+
+    def summary(self, print_fn=None):
+        """Print the layers, their output widths and parameter counts."""
+        print_fn = print_fn or print
+        self._require_built()
+        net = self._net
+        counts = {}
+        for v in net.variables:
+            i = net.core_to_layer[v["layer"]]
+            counts[i] = counts.get(i, 0) + int(np.prod(v["shape"]))
+        width = net.n_in
+        lines = [f'Model: "{self.name}"', "_" * 65,
+                 f"{'Layer (type)':<32}{'Output Shape':<20}{'Param #':>13}", "=" * 65]
+        state = 0
+        for i, layer in enumerate(net.layers):
+            width = layer._output_width(width)
+            n = counts.get(i, 0)
+            if isinstance(layer, _layers.BatchNormalization):
+                n += 2 * width
+                state += 2 * width
+            lines.append(f"{layer.name + ' (' + type(layer).__name__ + ')':<32}{str((None, width)):<20}{n:>13,}")
+        total = net.params.size + state
+        lines += ["=" * 65, f"Total params: {total:,}", f"Trainable params: {net.params.size:,}",
+                  f"Non-trainable params: {state:,}", "_" * 65]
+        for line in lines:
+            print_fn(line)
+
+
+def load_model(filepath, compile=True):
+    """Load a model written by Sequential.save."""
+    filepath = os.fspath(filepath)
+    try:
+        z = zipfile.ZipFile(filepath)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise ValueError(f"{filepath} is not a neurocore model file: {e}") from None
+    with z:
+        names = set(z.namelist())
+        if not {"metadata.json", "weights.npz"} <= names:
+            raise ValueError(f"{filepath} is not a neurocore model file (missing entries)")
+        try:
+            meta = json.loads(z.read("metadata.json"))
+        except ValueError as e:
+            raise ValueError(f"{filepath}: corrupted metadata: {e}") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise ValueError(f"{filepath} is not a neurocore model file")
+        version = meta.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ValueError(f"{filepath} was written by a newer neurocore (format {version}); "
+                             f"this one reads up to {FORMAT_VERSION}")
+        with np.load(io.BytesIO(z.read("weights.npz")), allow_pickle=False) as data:
+            keys = sorted(data.files, key=lambda k: int(k[1:]))
+            weights = [data[k] for k in keys]
+    spec = meta.get("model", {})
+    layers = [_config.deserialize(d) for d in spec.get("layers", [])]
+    model = Sequential(layers, name=spec.get("name"))
+    if meta.get("dtype") in ("float32", "float64"):
+        model.dtype = np.dtype(meta["dtype"]).type
+    if compile and "compile" in meta:
+        c = meta["compile"]
+        loss = _losses.get(c["loss"]["name"]) if c["loss"]["name"] in _losses._ALIASES else None
+        if loss is None:
+            loss = _losses.Loss()
+            loss.name = c["loss"]["name"]
+        loss.from_logits, loss.delta = c["loss"].get("from_logits", False), c["loss"].get("delta", 1.0)
+        model.compile(_config.deserialize(c["optimizer"]), loss, c.get("metrics"))
+    model.build((None, int(meta["n_in"])))
+    model.set_weights(weights)
+    return model
