@@ -17,7 +17,9 @@ class Regularizer:
         return self.l1 * np.abs(x).sum() + self.l2 * np.square(x).sum()
 
     def get_config(self):
-        return {"l1": self.l1, "l2": self.l2}
+        from ._config import init_config
+
+        return init_config(self)
 
     def __repr__(self):
         return f"{type(self).__name__}(l1={self.l1}, l2={self.l2})"
