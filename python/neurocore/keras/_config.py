@@ -37,7 +37,8 @@ def serialize(obj):
 
 
 def _registry():
-    from . import activations, constraints, initializers, layers, losses, optimizers, regularizers, schedules
+    from . import activations, constraints, initializers, layers, losses, optimizers, regularizers
+    from .optimizers import schedules
 
     reg = {}
     for mod in (layers, initializers, regularizers, constraints, optimizers, schedules, losses):

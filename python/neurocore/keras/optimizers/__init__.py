@@ -57,7 +57,7 @@ class Optimizer:
         return cfg
 
     def get_config(self):
-        from ._config import init_config
+        from .._config import init_config
 
         config = init_config(self)
         config.update(decay=self.decay, clipnorm=self.clipnorm, clipvalue=self.clipvalue,

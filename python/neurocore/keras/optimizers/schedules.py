@@ -18,7 +18,7 @@ class LearningRateSchedule:
         return cfg
 
     def get_config(self):
-        from ._config import init_config
+        from .._config import init_config
 
         return init_config(self)
 
