@@ -143,7 +143,13 @@ class Network:
         self.layers = list(layers)
         self.n_in = int(n_in)
         self.dtype = np.dtype(dtype)
+        self.loss = loss
         self.loss_name, self.from_logits, self.delta, self.sparse = loss_core(loss)
+        self._build()
+        self.params = np.zeros(self.core.n_params, dtype=self.dtype)
+        self.state = self.core.initial_state()
+
+    def _build(self):
         core_specs, self.core_to_layer = [], []
         width = self.n_in
         for i, layer in enumerate(self.layers):
@@ -156,9 +162,18 @@ class Network:
         self.n_out = width
         self.core = _core.Network(self.n_in, core_specs, self.loss_name, self.dtype.name,
                                   from_logits=self.from_logits, delta=self.delta)
-        self.params = np.zeros(self.core.n_params, dtype=self.dtype)
-        self.state = self.core.initial_state()
         self.variables = self.core.variables()
+
+    def __getstate__(self):  # the C++ object is rebuilt from the description on load
+        state = dict(self.__dict__)
+        state.pop("core", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._build()
+        if self.params.shape != (self.core.n_params,) or self.state.shape != (self.core.n_state,):
+            raise ValueError("the saved parameters do not fit the saved architecture")
 
     def initialize(self, rng):
         """Every variable from its layer's initializer, drawn from rng (in layer order)."""

@@ -1,0 +1,461 @@
+"""NeuralNetClassifier and NeuralNetRegressor: scikit-learn estimators over a list of layers.
+
+The hidden layers are Keras-style layer objects from ``neurocore.keras.layers``
+(an int n stands for ``Dense(n, activation='relu')``); the output layer
+follows from the target, as in scikit-learn's MLPs. Optimizers, losses,
+callbacks and metrics are the Keras facade's. Everything trains in C++.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _engine
+from .keras import callbacks as _callbacks
+from .keras import layers as _layers
+from .keras import losses as _losses
+from .keras import optimizers as _optimizers
+
+_CLASSIFIER_LOSSES = {"auto", "log_loss", "categorical_crossentropy", "binary_crossentropy",
+                      "hinge", "squared_hinge", "categorical_hinge"}
+_REGRESSOR_LOSSES = {"auto", "squared_error", "mean_squared_error", "mse", "mean_absolute_error", "mae",
+                     "mean_absolute_percentage_error", "mape", "mean_squared_logarithmic_error", "msle",
+                     "huber", "log_cosh", "logcosh", "poisson"}
+
+
+def _hidden_layers(spec):
+    """Layer objects from the `layers` parameter (fresh copies: the parameter is never touched)."""
+    import copy
+
+    out = []
+    for item in spec:
+        if isinstance(item, (Integral, np.integer)) and not isinstance(item, bool):
+            if item < 1:
+                raise ValueError(f"layer sizes must be positive, got {item}")
+            out.append(_layers.Dense(int(item), activation="relu"))
+        elif isinstance(item, _layers.InputLayer):
+            continue
+        elif isinstance(item, _layers.Layer):
+            out.append(copy.deepcopy(item))
+        else:
+            raise ValueError(
+                f"layers must hold ints (Dense units) or neurocore.keras.layers objects, got {item!r}"
+            )
+    return out
+
+
+class _ModelHandle:
+    """What callbacks see as `self.model` during a fit."""
+
+    def __init__(self, estimator, trainer):
+        self.estimator = estimator
+        self.optimizer = trainer.optimizer
+        self._net = trainer.net
+        self.stop_training = False
+
+    def get_weights(self):
+        return self._net.get_weights()
+
+    def set_weights(self, weights):
+        self._net.set_weights(weights)
+
+    def save_weights(self, filepath, overwrite=True):
+        import os
+
+        with open(os.fspath(filepath), "wb") as f:
+            np.savez(f, **{f"w{i}": w for i, w in enumerate(self.get_weights())})
+
+    def save(self, filepath, overwrite=True):
+        import pickle
+
+        with open(filepath, "wb") as f:
+            pickle.dump(self.estimator, f)
+
+
+class _BaseNeuralNet(BaseEstimator):
+    _parameter_constraints: dict = {
+        "layers": [list, tuple],
+        "optimizer": [str, _optimizers.Optimizer],
+        "metrics": [list, tuple, None],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "validation_split": [Interval(Real, 0, 1, closed="left")],
+        "callbacks": [list, tuple, None],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "n_jobs": [Interval(Integral, None, -1, closed="right"), Interval(Integral, 1, None, closed="left"), None],
+        "verbose": ["verbose"],
+        "dtype": [StrOptions({"float32", "float64"})],
+    }
+
+    def __init__(self, layers, *, optimizer, loss, metrics, epochs, batch_size, validation_split,
+                 callbacks, shuffle, random_state, n_jobs, verbose, dtype):
+        self.layers = layers
+        self.optimizer = optimizer
+        self.loss = loss
+        self.metrics = metrics
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.validation_split = validation_split
+        self.callbacks = callbacks
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.dtype = dtype
+
+    def _fit_network(self, X, Y, sample_weight, output_layer, loss):
+        dtype = np.dtype(self.dtype)
+        layers = _hidden_layers(self.layers) + [output_layer]
+        rng = check_random_state(self.random_state)
+        seed_rng = np.random.RandomState(rng.randint(0, 2**31 - 1))
+        net = _engine.Network(layers, X[4] if isinstance(X, tuple) else X.shape[1], loss, dtype)
+        net.initialize(seed_rng)
+        optimizer = _optimizers.get(self.optimizer)
+        if isinstance(self.optimizer, _optimizers.Optimizer):
+            import copy
+
+            optimizer = copy.deepcopy(self.optimizer)  # callbacks may change its rate
+        trainer = _engine.Trainer(net, optimizer, _engine.n_threads(self.n_jobs))
+        n = X[3] if isinstance(X, tuple) else X.shape[0]
+        val_idx = np.empty(0, dtype=np.int64)
+        if self.validation_split:
+            split_at = int(np.ceil(n * (1.0 - self.validation_split)))
+            if split_at >= n or split_at < 1:
+                raise ValueError(
+                    f"validation_split={self.validation_split} leaves no validation or no "
+                    f"training samples out of {n}"
+                )
+            val_idx = np.arange(split_at, n, dtype=np.int64)
+        names, specs = _engine.resolve_metrics(self.metrics, net.loss_name, net.n_out)
+        history = _callbacks.History()
+        handle = _ModelHandle(self, trainer)
+        cbs = _callbacks.CallbackList([history] + list(self.callbacks or []), handle,
+                                      {"epochs": self.epochs, "verbose": self.verbose})
+        sw = None
+        if sample_weight is not None:
+            sw = np.ascontiguousarray(sample_weight, dtype=dtype)
+        cbs.on_train_begin({})
+        try:
+            n_iter = trainer.fit(X, Y, sw, epochs=self.epochs, initial_epoch=0,
+                                 batch_size=self.batch_size, shuffle=self.shuffle, val_idx=val_idx,
+                                 metric_names=names, metric_specs=specs, callbacks=cbs,
+                                 model=handle, verbose=int(self.verbose), rng=seed_rng)
+        finally:
+            cbs.on_train_end({})
+        self._net = net
+        self.history_ = dict(history.history)
+        self.n_iter_ = n_iter
+        self.loss_ = float(self.history_["loss"][-1]) if self.history_.get("loss") else float("nan")
+        return self
+
+    def _prepare_X(self, X):
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
+                          dtype=np.dtype(self.dtype), order="C")
+        Xc, _ = _engine.as_features(X, np.dtype(self.dtype), self.n_features_in_)
+        return Xc
+
+    def _outputs(self, X):
+        check_is_fitted(self)
+        Xc = self._prepare_X(X)
+        return self._net.core.predict(self._net.params, Xc, _engine.n_threads(self.n_jobs), self._net.state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+_SHARED_DOC = """
+    layers : list, default=(100,)
+        The hidden layers, first to last: ints (``n`` means
+        ``Dense(n, activation='relu')``) and layer objects of
+        ``neurocore.keras.layers`` (Dense with any activation, initializer,
+        regularizer or constraint; Activation, Dropout, BatchNormalization,
+        GaussianNoise, LayerNormalization, LeakyReLU, ...). The output layer is
+        added from the target.
+
+    optimizer : str or Optimizer, default='adam'
+        A name ('sgd', 'rmsprop', 'adagrad', 'adadelta', 'adam', 'adamax',
+        'nadam', 'adamw') or an object of ``neurocore.keras.optimizers`` (with
+        its learning rate, schedule, clipping, ...).
+
+    metrics : list of str, optional
+        Metrics recorded in ``history_`` each epoch ('accuracy', 'mse', ...).
+
+    epochs : int, default=100
+        Passes over the training data.
+
+    batch_size : int, default=32
+        Samples per gradient step.
+
+    validation_split : float, default=0.0
+        Fraction of the data (taken from the end) held out; ``history_`` then
+        has val_loss and val metrics, which callbacks such as EarlyStopping
+        can monitor.
+
+    callbacks : list of Callback, optional
+        Objects of ``neurocore.keras.callbacks``, called once per epoch.
+
+    shuffle : bool, default=True
+        Shuffle the training data every epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialization, shuffling, dropout and noise.
+
+    n_jobs : int, default=None
+        Threads for the C++ core; None or -1 uses every core.
+
+    verbose : int, default=0
+        1 prints a line per epoch with the loss and metrics, as Keras does.
+
+    dtype : {'float32', 'float64'}, default='float32'
+        Precision of the parameters and computation.
+"""
+
+_ATTRS_DOC = """
+    history_ : dict of list
+        Per-epoch figures: 'loss', the metrics, and with a validation split
+        'val_loss' and 'val_<metric>'.
+
+    n_iter_ : int
+        Epochs run (fewer than ``epochs`` when a callback stopped training).
+
+    loss_ : float
+        The last epoch's training loss.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+"""
+
+
+class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
+    __doc__ = (
+        """A neural-network classifier from a list of layers, trained in C++.
+
+    Parameters
+    ----------"""
+        + _SHARED_DOC
+        + """
+    loss : {'auto', 'log_loss', 'categorical_crossentropy', 'binary_crossentropy', \\
+            'hinge', 'squared_hinge', 'categorical_hinge'}, default='auto'
+        'auto' and the cross-entropies give a softmax output for multiclass
+        targets and a sigmoid output for binary and multilabel ones (with
+        predict_proba); the hinge losses give a linear output (targets read as
+        -1/+1; no predict_proba).
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights per class (label -> weight), multiplying the sample weights.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The class labels."""
+        + _ATTRS_DOC
+        + """
+    Examples
+    --------
+    >>> from neurocore import NeuralNetClassifier
+    >>> from neurocore.keras.layers import Dense, Dropout
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = NeuralNetClassifier([Dense(32, activation='relu'), Dropout(0.1)],
+    ...                           epochs=200, random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **_BaseNeuralNet._parameter_constraints,
+        "loss": [StrOptions(_CLASSIFIER_LOSSES)],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(self, layers=(100,), *, optimizer="adam", loss="auto", metrics=None, epochs=100,
+                 batch_size=32, validation_split=0.0, callbacks=None, shuffle=True, class_weight=None,
+                 random_state=None, n_jobs=None, verbose=0, dtype="float32"):
+        super().__init__(layers, optimizer=optimizer, loss=loss, metrics=metrics, epochs=epochs,
+                         batch_size=batch_size, validation_split=validation_split, callbacks=callbacks,
+                         shuffle=shuffle, random_state=random_state, n_jobs=n_jobs, verbose=verbose,
+                         dtype=dtype)
+        self.class_weight = class_weight
+
+    def _is_hinge(self):
+        return self.loss in ("hinge", "squared_hinge", "categorical_hinge")
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to X and class labels y (multiclass, binary or multilabel).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=np.dtype(self.dtype), order="C")
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        self._label_binarizer = LabelBinarizer()
+        self._label_binarizer.fit(y)
+        self.classes_ = self._label_binarizer.classes_
+        target_type = self._label_binarizer.y_type_
+        Y = self._label_binarizer.transform(y).astype(np.float64)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if self.class_weight is not None:
+            if target_type == "multilabel-indicator":
+                raise ValueError("class_weight is not supported for multilabel targets")
+            cw = compute_sample_weight(self.class_weight, y)
+            sample_weight = cw if sample_weight is None else sample_weight * cw
+        multiclass = target_type == "multiclass"
+        if self.loss == "categorical_hinge" and not multiclass:
+            raise ValueError("categorical_hinge needs multiclass targets; use hinge for binary ones")
+        if self.loss in ("hinge", "squared_hinge") and multiclass:
+            raise ValueError(f"{self.loss} needs binary or multilabel targets; use categorical_hinge")
+        if self.loss == "binary_crossentropy" and multiclass:
+            raise ValueError("binary_crossentropy needs binary or multilabel targets")
+        if self._is_hinge():
+            out_act, loss = "linear", self.loss
+        elif multiclass:
+            out_act, loss = "softmax", "categorical_crossentropy"
+        else:
+            out_act, loss = "sigmoid", "binary_crossentropy"
+        Xc, _ = _engine.as_features(X, np.dtype(self.dtype))
+        Y = np.ascontiguousarray(Y, dtype=np.dtype(self.dtype))
+        return self._fit_network(Xc, Y, sample_weight, _layers.Dense(Y.shape[1], activation=out_act), loss)
+
+    @available_if(lambda est: est._is_hinge())
+    def decision_function(self, X):
+        """Margins of the hinge-loss output (positive: the positive class); hinge losses only."""
+        out = self._outputs(X)
+        return out.ravel() if out.shape[1] == 1 else out
+
+    def predict(self, X):
+        """Class labels for X."""
+        out = self._outputs(X)
+        if self._label_binarizer.y_type_ == "multiclass":
+            return self.classes_[out.argmax(axis=1)]
+        threshold = 0.0 if self._is_hinge() else 0.5
+        indicator = (out > threshold).astype(int)
+        if self._label_binarizer.y_type_ == "binary":
+            return self.classes_[indicator.ravel()]
+        return indicator
+
+    @available_if(lambda est: not est._is_hinge())
+    def predict_proba(self, X):
+        """Class probabilities, ordered as classes_ (cross-entropy losses only)."""
+        out = self._outputs(X)
+        if self._label_binarizer.y_type_ == "binary":
+            p = out.ravel()
+            return np.vstack([1 - p, p]).T
+        return out
+
+    @available_if(lambda est: not est._is_hinge())
+    def predict_log_proba(self, X):
+        """log(predict_proba(X))."""
+        p = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(p)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
+    __doc__ = (
+        """A neural-network regressor from a list of layers, trained in C++.
+
+    Parameters
+    ----------"""
+        + _SHARED_DOC
+        + """
+    loss : str, default='auto'
+        'auto' / 'squared_error' / 'mean_squared_error' / 'mse', 'mae',
+        'mape', 'msle', 'huber', 'log_cosh', or 'poisson' (exponential output,
+        non-negative targets). The output layer is linear otherwise.
+
+    Attributes
+    ----------"""
+        + _ATTRS_DOC
+        + """
+    Examples
+    --------
+    >>> from neurocore import NeuralNetRegressor
+    >>> from sklearn.datasets import make_regression
+    >>> X, y = make_regression(n_samples=200, n_features=8, noise=0.1, random_state=0)
+    >>> reg = NeuralNetRegressor([64, 64], epochs=200, random_state=0).fit(X, y / 100)
+    >>> reg.score(X, y / 100) > 0.9
+    True
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **_BaseNeuralNet._parameter_constraints,
+        "loss": [StrOptions(_REGRESSOR_LOSSES)],
+    }
+
+    def __init__(self, layers=(100,), *, optimizer="adam", loss="auto", metrics=None, epochs=100,
+                 batch_size=32, validation_split=0.0, callbacks=None, shuffle=True,
+                 random_state=None, n_jobs=None, verbose=0, dtype="float32"):
+        super().__init__(layers, optimizer=optimizer, loss=loss, metrics=metrics, epochs=epochs,
+                         batch_size=batch_size, validation_split=validation_split, callbacks=callbacks,
+                         shuffle=shuffle, random_state=random_state, n_jobs=n_jobs, verbose=verbose,
+                         dtype=dtype)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to X and real targets y (one or several outputs).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             y_numeric=True, dtype=np.dtype(self.dtype), order="C")
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        self._y_ndim = y.ndim
+        Y = y.reshape(len(y), -1)
+        loss = {"auto": "mean_squared_error", "squared_error": "mean_squared_error"}.get(self.loss, self.loss)
+        out_act = "linear"
+        if loss == "poisson":
+            if np.any(Y < 0):
+                raise ValueError("loss='poisson' requires non-negative targets")
+            out_act = "exponential"
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        Xc, _ = _engine.as_features(X, np.dtype(self.dtype))
+        Y = np.ascontiguousarray(Y, dtype=np.dtype(self.dtype))
+        _losses.get(loss)
+        return self._fit_network(Xc, Y, sample_weight, _layers.Dense(Y.shape[1], activation=out_act), loss)
+
+    def predict(self, X):
+        """Predicted targets for X."""
+        out = self._outputs(X)
+        return out.ravel() if self._y_ndim == 1 else out
