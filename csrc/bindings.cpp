@@ -234,6 +234,8 @@ TrainConfig parse_config(const py::dict& d) {
   c.report_scale = d["report_scale"].cast<double>();
   c.penalty_per_sample = get_or<bool>(d, "penalty_per_sample", false);
   c.keras_weighting = get_or<bool>(d, "keras_weighting", false);
+  c.accuracy_argmax = get_or<int>(d, "accuracy_argmax", -1);
+  c.accuracy_threshold = get_or<double>(d, "accuracy_threshold", 0.5);
   c.validate = get_or<bool>(d, "validate", false);
   c.metrics = parse_metrics(d.contains("metrics") ? py::object(d["metrics"]) : py::object(py::none()));
   if (c.batch_size < 1) throw std::invalid_argument("batch_size must be >= 1");

@@ -233,19 +233,19 @@ def test_core_boundary_rejects_inconsistent_arrays_cleanly():
 
 def test_the_epoch_callback_can_stop_the_fit(digits):
     """The once-per-epoch call into Python sees each epoch's figures and can stop training."""
+    from neurocore.keras.callbacks import Callback
+
     seen = []
 
-    class Stopping(MLPClassifier):
-        def _epoch_printer(self):
-            def on_epoch(n_iter, loss, val_score, lr, message, *_):
-                seen.append((n_iter, loss, val_score))
-                return n_iter == 3
-
-            return on_epoch
+    class StopAtThree(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((epoch, logs["loss"], logs["validation_score"]))
+            if epoch == 2:
+                self.model.stop_training = True
 
     X, y = digits
-    clf = Stopping(hidden_layer_sizes=(8,), max_iter=50, verbose=True, early_stopping=True,
-                   random_state=0).fit(X, y)
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=50, early_stopping=True, random_state=0,
+                        callbacks=[StopAtThree()]).fit(X, y)
     assert clf.n_iter_ == 3 == len(seen)
     assert [s[1] for s in seen] == clf.loss_curve_
     assert [s[2] for s in seen] == clf.validation_scores_
@@ -294,3 +294,87 @@ def test_every_keras_optimizer_trains_as_a_solver(digits, solver):
     t = clf._optimizer.t
     clf.partial_fit(X, y)
     assert clf._optimizer.t == t + int(np.ceil(len(X) / 200))
+
+
+# ---------------------------------------------------------------------------
+# the extras: dropout, batch_norm, l1, class_weight, loss, callbacks
+
+
+@pytest.mark.parametrize("extra", [
+    {"dropout": 0.2}, {"dropout": [0.1, 0.3]}, {"batch_norm": True}, {"batch_norm": "after"},
+    {"batch_norm": "before", "dropout": 0.1, "l1": 1e-4},
+])
+def test_dropout_and_batch_norm_train_and_predict_deterministically(digits, extra):
+    X, y = digits
+    clf = MLPClassifier(hidden_layer_sizes=(64, 32), max_iter=60, random_state=0, **extra).fit(X, y)
+    assert clf.score(X, y) > 0.95, extra
+    np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))  # no dropout at inference
+    if extra.get("batch_norm"):
+        n_bn = 2 * (64 + 32)
+        assert clf._state.size == 2 * n_bn // 2 and not np.allclose(clf._state, clf._network().initial_state())
+    for a in clf.coefs_ + clf.intercepts_:
+        assert np.shares_memory(a, clf._params)
+
+
+def test_extras_need_a_stochastic_solver(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="stochastic solver"):
+        MLPClassifier(solver="lbfgs", dropout=0.5).fit(X, y)
+    with pytest.raises(ValueError, match="dropout has 1 entries"):
+        MLPClassifier(hidden_layer_sizes=(8, 8), dropout=[0.5]).fit(X, y)
+
+
+def test_l1_makes_weights_sparse(digits):
+    X, y = digits
+    plain = MLPClassifier(hidden_layer_sizes=(32,), max_iter=50, random_state=0).fit(X, y)
+    sparse = MLPClassifier(hidden_layer_sizes=(32,), max_iter=50, random_state=0, l1=0.5).fit(X, y)
+    small = lambda m: np.mean(np.abs(m.coefs_[0]) < 1e-2)  # noqa: E731
+    assert small(sparse) > 2 * small(plain)
+    assert sparse.score(X, y) > 0.8
+
+
+def test_class_weight_is_a_sample_weight(digits):
+    X, y = digits
+    cw = {c: 1.0 + c for c in range(10)}
+    a = MLPClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=0, class_weight=cw).fit(X, y)
+    b = MLPClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=0).fit(
+        X, y, sample_weight=np.array([cw[c] for c in y]))
+    np.testing.assert_allclose(a._params, b._params, rtol=1e-6, atol=1e-7)
+    bal = MLPClassifier(hidden_layer_sizes=(16,), max_iter=50, random_state=0, class_weight="balanced")
+    assert bal.fit(X[y < 3], y[y < 3]).score(X[y < 3], y[y < 3]) > 0.9
+
+
+def test_hinge_losses_on_the_classifier():
+    X, y = make_classification(n_samples=300, n_features=8, class_sep=2.0, random_state=0)
+    for loss in ("hinge", "squared_hinge"):
+        clf = MLPClassifier(hidden_layer_sizes=(16,), loss=loss, max_iter=100, random_state=0).fit(X, y)
+        assert clf.out_activation_ == "identity" and clf.score(X, y) > 0.9
+        assert not hasattr(clf, "predict_proba")
+    Xm, ym = load_digits(return_X_y=True)
+    clf = MLPClassifier(hidden_layer_sizes=(32,), loss="categorical_hinge", max_iter=50,
+                        early_stopping=True, random_state=0).fit(Xm / 16, ym)
+    assert clf.score(Xm / 16, ym) > 0.9 and max(clf.validation_scores_) > 0.85
+    with pytest.raises(ValueError, match="categorical_hinge"):
+        MLPClassifier(loss="categorical_hinge").fit(X, y)
+
+
+@pytest.mark.parametrize("loss", ["absolute_error", "huber", "log_cosh"])
+def test_regressor_keras_losses(loss):
+    X, y = make_regression(n_samples=300, n_features=6, noise=0.1, random_state=0)
+    reg = MLPRegressor(hidden_layer_sizes=(64,), loss=loss, learning_rate_init=0.01, max_iter=300,
+                       random_state=0).fit(X, y / 100)
+    assert reg.score(X, y / 100) > 0.9
+
+
+def test_keras_callbacks_on_the_mlp(digits):
+    from neurocore.keras.callbacks import EarlyStopping, ReduceLROnPlateau
+
+    X, y = digits
+    clf = MLPClassifier(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.1, max_iter=12,
+                        tol=0, n_iter_no_change=100, random_state=0,
+                        callbacks=[ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=10)]).fit(X, y)
+    assert clf._optimizer.lr == pytest.approx(0.1 * 0.5**11)
+    stop = EarlyStopping(monitor="validation_score", patience=2, restore_best_weights=True)
+    clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=500, tol=0, n_iter_no_change=1000,
+                        early_stopping=True, random_state=0, callbacks=[stop]).fit(X, y)
+    assert clf.n_iter_ < 500 and stop.mode == "max"

@@ -90,9 +90,10 @@ struct ScoreAccumulator {
     nonfinite = false;
   }
 
-  // p, y: (rows, k); softmax: multiclass (argmax), else thresholded at 0.5.
+  // p, y: (rows, k); argmax: multiclass, else p thresholded (y is 0/1).
   template <class T>
-  void add_accuracy(const T* p, const T* y, const T* w, int64_t rows, int64_t k, bool softmax) {
+  void add_accuracy(const T* p, const T* y, const T* w, int64_t rows, int64_t k, bool softmax,
+                    T threshold = T(0.5)) {
     for (int64_t i = 0; i < rows; ++i) {
       const T* pi = p + i * k;
       const T* yi = y + i * k;
@@ -108,7 +109,7 @@ struct ScoreAccumulator {
         }
         ok = ap == ay;
       } else {
-        for (int64_t j = 0; j < k && ok; ++j) ok = (pi[j] > T(0.5)) == (yi[j] > T(0.5));
+        for (int64_t j = 0; j < k && ok; ++j) ok = (pi[j] > threshold) == (yi[j] > T(0.5));
       }
       correct += ok ? wi : 0.0;
       weight += wi;

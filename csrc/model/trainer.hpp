@@ -40,6 +40,8 @@ struct TrainConfig {
   int64_t batch_size = 200, max_iter = 200;
   int threads = 1;
   bool classifier = true;     // validation score: accuracy, else R^2
+  int accuracy_argmax = -1;   // accuracy by argmax (1) or threshold (0); -1: from the output
+  double accuracy_threshold = 0.5;
   bool penalty_per_sample = false;  // per-layer penalties divided by the sum of weights (scikit-learn style)
   bool keras_weighting = false;     // the loss divides the weighted sum by the batch size
   std::vector<MetricSpec> metrics;  // running averages over each epoch
@@ -363,8 +365,10 @@ class Trainer {
       c.threads = threads;
       const T* p = net_.forward(c, in, rows, ws, false);
       if (cfg_.classifier) {
-        val_score_.add_accuracy(p, ws.y.data(), sw, rows, K,
-                                net_.output_activation_spec().kind == Act::Softmax);
+        const bool argmax = cfg_.accuracy_argmax >= 0
+                                ? cfg_.accuracy_argmax == 1
+                                : net_.output_activation_spec().kind == Act::Softmax;
+        val_score_.add_accuracy(p, ws.y.data(), sw, rows, K, argmax, T(cfg_.accuracy_threshold));
       } else {
         val_score_.add_r2(p, ws.y.data(), sw, rows, K);
       }

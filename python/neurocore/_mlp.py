@@ -45,6 +45,20 @@ from threadpoolctl import threadpool_limits
 
 from . import _core
 from ._activations import ACTIVATION_NAMES, activation_spec
+from .keras.callbacks import CallbackList as _CallbackList
+
+# the extra losses: estimator name -> the core's (Keras) loss
+_KERAS_LOSSES = {
+    "hinge": "hinge",
+    "squared_hinge": "squared_hinge",
+    "categorical_hinge": "categorical_hinge",
+    "absolute_error": "mean_absolute_error",
+    "huber": "huber",
+    "log_cosh": "log_cosh",
+    "mean_squared_logarithmic_error": "mean_squared_logarithmic_error",
+    "mean_absolute_percentage_error": "mean_absolute_percentage_error",
+}
+_HINGE = ("hinge", "squared_hinge", "categorical_hinge")
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "adamw")
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -122,6 +136,39 @@ class _OptimizerState:
         return self.lr
 
 
+class _LearningRate:
+    learning_rate = None
+
+
+class _MLPCallbackModel:
+    """What Keras-style callbacks see as `self.model` during an MLP fit."""
+
+    def __init__(self, estimator, opt_state):
+        self.estimator = estimator
+        self.optimizer = _LearningRate()
+        self.optimizer.learning_rate = opt_state.lr
+        self.stop_training = False
+
+    def get_weights(self):
+        return [self.estimator._params.copy(), self.estimator._state.copy()]
+
+    def set_weights(self, weights):
+        params, state = weights
+        self.estimator._params[:] = params
+        self.estimator._state[:] = state
+
+    def save_weights(self, filepath, overwrite=True):
+        params, state = self.get_weights()
+        with open(os.fspath(filepath), "wb") as f:
+            np.savez(f, params=params, state=state)
+
+    def save(self, filepath, overwrite=True):
+        import pickle
+
+        with open(os.fspath(filepath), "wb") as f:
+            pickle.dump(self.estimator, f)
+
+
 class BaseMultilayerPerceptron(BaseEstimator):
     """Base class for MLP classification and regression.
 
@@ -171,6 +218,10 @@ class BaseMultilayerPerceptron(BaseEstimator):
             StrOptions(set(_DTYPES)),
             Options(type, {np.float32, np.float64}),
         ],
+        "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
+        "batch_norm": ["boolean", StrOptions({"before", "after"})],
+        "l1": [Interval(Real, 0, None, closed="left")],
+        "callbacks": [list, tuple, None],
     }
 
     def __init__(
@@ -201,6 +252,10 @@ class BaseMultilayerPerceptron(BaseEstimator):
         max_fun,
         n_jobs,
         dtype,
+        dropout=0.0,
+        batch_norm=False,
+        l1=0.0,
+        callbacks=None,
     ):
         self.activation = activation
         self.solver = solver
@@ -228,6 +283,10 @@ class BaseMultilayerPerceptron(BaseEstimator):
         self.max_fun = max_fun
         self.n_jobs = n_jobs
         self.dtype = dtype
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.l1 = l1
+        self.callbacks = callbacks
 
     # ------------------------------------------------------------------
     # the flat parameter buffer and the C++ network
@@ -237,7 +296,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
             return "log_loss"
         if self.out_activation_ == "logistic":
             return "binary_log_loss"
-        return self.loss  # squared_error or poisson
+        return _KERAS_LOSSES.get(self.loss, self.loss)  # squared_error, poisson, or a Keras loss
 
     def _report_scale(self):
         # scikit-learn reports the squared error averaged over outputs, while
@@ -264,18 +323,51 @@ class BaseMultilayerPerceptron(BaseEstimator):
                 )
         return names
 
+    def _dropout_rates(self, n_hidden):
+        rates = self.dropout
+        rates = [rates] * n_hidden if not isinstance(rates, (list, tuple)) else list(rates)
+        if len(rates) != n_hidden:
+            raise ValueError(
+                f"dropout has {len(rates)} entries but the network has {n_hidden} hidden layers"
+            )
+        for r in rates:
+            if not (isinstance(r, Real) and 0 <= r < 1):
+                raise ValueError(f"dropout rates must be in [0, 1), got {r!r}")
+        return [float(r) for r in rates]
+
+    def _extras_used(self):
+        return bool(self.batch_norm) or any(r > 0 for r in self._dropout_rates(len(self._layer_units) - 2))
+
     def _layer_specs(self):
-        """The network as the C++ core takes it: one dict per Dense layer."""
+        """The network as the C++ core takes it: Dense layers, with batch norm and dropout extras.
+
+        Dense kernels and biases come first in the flat buffer (scikit-learn's
+        packing order), so coefs_ and intercepts_ are the same views with or
+        without the extras; batch-norm scales and offsets follow them.
+        """
         units = self._layer_units
-        names = self._hidden_activations() + [self.out_activation_]
-        return [
-            {"type": "dense", "units": int(u), **activation_spec(name)}
-            for u, name in zip(units[1:], names)
-        ]
+        hidden = self._hidden_activations()
+        rates = self._dropout_rates(len(hidden))
+        bn = {True: "before", False: None}.get(self.batch_norm, self.batch_norm)
+        l1 = {"kernel_l1": float(self.l1)} if self.l1 else {}
+        specs = []
+        for u, name, rate in zip(units[1:-1], hidden, rates):
+            if bn == "before":
+                specs += [{"type": "dense", "units": int(u), **activation_spec("linear"), **l1},
+                          {"type": "batch_normalization"},
+                          {"type": "activation", **activation_spec(name)}]
+            else:
+                specs.append({"type": "dense", "units": int(u), **activation_spec(name), **l1})
+                if bn == "after":
+                    specs.append({"type": "batch_normalization"})
+            if rate > 0:
+                specs.append({"type": "dropout", "rate": rate})
+        specs.append({"type": "dense", "units": int(units[-1]), **activation_spec(self.out_activation_), **l1})
+        return specs
 
     def _network(self):
         net = getattr(self, "_net", None)
-        if net is None or net.dtype != self._params.dtype.name:
+        if net is None or net.dtype != np.dtype(self._params.dtype).name:
             net = _core.Network(
                 int(self._layer_units[0]),
                 self._layer_specs(),
@@ -332,7 +424,8 @@ class BaseMultilayerPerceptron(BaseEstimator):
                     f"intercepts_[{i}] has shape {b.shape}, expected {(fan_out,)}."
                 )
             new.append(b)
-        self._params[:] = np.concatenate(new)
+        packed = np.concatenate(new)
+        self._params[: packed.size] = packed
         self._bind_views()
 
     def __getstate__(self):
@@ -370,9 +463,15 @@ class BaseMultilayerPerceptron(BaseEstimator):
     def _output_activation(self):
         if not is_classifier(self):
             return "exp" if self.loss == "poisson" else "identity"
-        if self._label_binarizer.y_type_ == "multiclass":
-            return "softmax"
-        return "logistic"
+        multiclass = self._label_binarizer.y_type_ == "multiclass"
+        if self.loss in _HINGE:
+            if (self.loss == "categorical_hinge") != multiclass:
+                raise ValueError(
+                    "loss='categorical_hinge' needs multiclass targets; 'hinge' and "
+                    "'squared_hinge' need binary or multilabel ones"
+                )
+            return "identity"
+        return "softmax" if multiclass else "logistic"
 
     def _initialize(self, y, layer_units, dtype):
         self.n_iter_ = 0
@@ -383,8 +482,14 @@ class BaseMultilayerPerceptron(BaseEstimator):
         self.out_activation_ = self._output_activation()
 
         n_coefs = sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
-        n_params = n_coefs + sum(layer_units[1:])
-        params = np.empty(n_params, dtype=dtype)
+        self._params = np.empty(0, dtype=dtype)  # for _network's dtype
+        self._net = None
+        net = self._network()
+        params = np.zeros(net.n_params, dtype=dtype)
+        for v in net.variables():  # batch-norm scales start at 1 (offsets at 0)
+            if v["name"] == "gamma":
+                params[v["offset"]:v["offset"] + v["shape"][0]] = 1.0
+        self._state = net.initial_state()
         # scikit-learn's Glorot-uniform initialisation, drawn in its order (the
         # bound is sqrt(2 / fan) for logistic layers, sqrt(6 / fan) otherwise;
         # the output layer follows the last hidden layer, as in scikit-learn)
@@ -402,7 +507,6 @@ class BaseMultilayerPerceptron(BaseEstimator):
             c_off += fan_in * fan_out
             b_off += fan_out
         self._params = params
-        self._net = None
         self._bind_views()
         self._best_params = params.copy()
 
@@ -432,9 +536,14 @@ class BaseMultilayerPerceptron(BaseEstimator):
         self._layer_units = list(layer_units)
         if not hasattr(self, "out_activation_"):
             self.out_activation_ = self._output_activation()
-        n_params = sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
-        n_params += sum(layer_units[1:])
-        self._params = np.zeros(n_params, dtype=dtype)
+        self._params = np.empty(0, dtype=dtype)
+        self._net = None
+        net = self._network()
+        self._params = np.zeros(net.n_params, dtype=dtype)
+        for v in net.variables():
+            if v["name"] == "gamma":
+                self._params[v["offset"]:v["offset"] + v["shape"][0]] = 1.0
+        self._state = net.initial_state()
         self.coefs_, self.intercepts_ = coefs, intercepts
         self._sync_user_params()
         self._best_params = self._params.copy()
@@ -519,6 +628,16 @@ class BaseMultilayerPerceptron(BaseEstimator):
 
         y = np.ascontiguousarray(y, dtype=dtype)
         Xc = self._prepare_X(X)
+        class_weights = getattr(self, "_fit_class_weights", None)
+        if class_weights is not None:
+            del self._fit_class_weights
+            sample_weight = class_weights if sample_weight is None else sample_weight * class_weights
+            sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
+        if self.solver == "lbfgs" and (self._extras_used() or self.callbacks):
+            raise ValueError(
+                "dropout, batch_norm and callbacks need a stochastic solver (batches and "
+                "epochs); solver='lbfgs' optimizes the whole-data loss"
+            )
 
         if self.solver in _STOCHASTIC_SOLVERS:
             self._fit_stochastic(Xc, y, sample_weight, incremental)
@@ -549,7 +668,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         grad = np.empty_like(params)
         obj, reported = self._network().objective(
             params, Xc, Y, sample_weight, float(self.alpha), self._report_scale(), grad,
-            _resolve_n_jobs(self.n_jobs),
+            _resolve_n_jobs(self.n_jobs), 0, True,
         )
         self._last_reported_loss = reported
         return obj, grad.astype(np.float64)
@@ -704,8 +823,19 @@ class BaseMultilayerPerceptron(BaseEstimator):
             "n_threads": _resolve_n_jobs(self.n_jobs),
             "classifier": is_classifier(self),
             "report_scale": self._report_scale(),
+            "penalty_per_sample": True,
+            "accuracy_threshold": 0.0 if self.loss in _HINGE else 0.5,
+            "accuracy_argmax": int(self.out_activation_ == "softmax" or self.loss == "categorical_hinge"),
         }
-        on_epoch = self._epoch_printer() if self.verbose else None
+        handle = None
+        if self.callbacks:
+            handle = _MLPCallbackModel(self, opt)
+            callback_list = _CallbackList(list(self.callbacks), handle,
+                                          {"epochs": int(self.max_iter), "verbose": self.verbose})
+        on_epoch = self._epoch_hook(handle, callback_list if handle else None)
+        if handle is not None:
+            callback_list.on_train_begin({})
+            callback_list.on_epoch_begin(0, {})
         try:
             self._network().fit(
                 params,
@@ -719,8 +849,11 @@ class BaseMultilayerPerceptron(BaseEstimator):
                 config,
                 state,
                 on_epoch,
+                self._state,
             )
         finally:
+            if handle is not None:
+                callback_list.on_train_end({})
             # whatever happened (even Ctrl-C), record what was completed
             self.n_iter_ = int(state.n_iter)
             self.t_ = int(state.t)
@@ -747,15 +880,36 @@ class BaseMultilayerPerceptron(BaseEstimator):
             )
 
     def _epoch_printer(self):
-        early_stopping = self.early_stopping
+        return self._epoch_hook(None, None)
+
+    def _epoch_hook(self, handle, callbacks):
+        """The per-epoch call from C++: scikit-learn's verbose lines, then callbacks.
+
+        Callbacks see logs with 'loss', 'learning_rate' and, with early
+        stopping, 'validation_score'; they may stop the fit or change the rate.
+        """
+        if not self.verbose and handle is None:
+            return None
+        early_stopping, verbose = self.early_stopping, self.verbose
 
         def on_epoch(n_iter, loss, val_score, lr, message, *_):
-            print("Iteration %d, loss = %.8f" % (n_iter, loss))
+            if verbose:
+                print("Iteration %d, loss = %.8f" % (n_iter, loss))
+                if early_stopping:
+                    print("Validation score: %f" % val_score)
+                if message:
+                    print(message)
+            if handle is None:
+                return False
+            logs = {"loss": loss, "learning_rate": lr}
             if early_stopping:
-                print("Validation score: %f" % val_score)
-            if message:
-                print(message)
-            return False
+                logs["validation_score"] = val_score
+            handle.optimizer.learning_rate = lr
+            callbacks.on_epoch_end(n_iter - 1, logs)
+            if not handle.stop_training and n_iter < self.max_iter:
+                callbacks.on_epoch_begin(n_iter, {})
+            new_lr = handle.optimizer.learning_rate
+            return bool(handle.stop_training), (None if new_lr == lr else float(new_lr))
 
         return on_epoch
 
@@ -774,7 +928,9 @@ class BaseMultilayerPerceptron(BaseEstimator):
                 order="C",
             )
         Xc = self._prepare_X(X)
-        return self._network().predict(self._params, Xc, _resolve_n_jobs(self.n_jobs))
+        return self._network().predict(
+            self._params, Xc, _resolve_n_jobs(self.n_jobs), getattr(self, "_state", None)
+        )
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         y_pred = self._predict(X, check_input=False)
@@ -923,6 +1079,26 @@ _SHARED_PARAMS_DOC = """
         Precision of the parameters and of all computation. float64 reproduces
         scikit-learn's weights to rounding; float32 is faster. None follows
         scikit-learn's rule: float32 for float32 X, float64 otherwise.
+
+    dropout : float or list of float, default=0.0
+        Inverted dropout after each hidden layer (or one rate per hidden
+        layer) while training; nothing changes at prediction. Stochastic
+        solvers only.
+
+    batch_norm : bool or {'before', 'after'}, default=False
+        Batch normalization in each hidden layer, before the activation
+        (True or 'before', as Ioffe and Szegedy) or after it ('after').
+        Stochastic solvers only.
+
+    l1 : float, default=0.0
+        Strength of an L1 penalty on the weights, scaled like alpha (divided
+        by the sample size): l1 * sum|W| / n. Drives weights towards zero.
+
+    callbacks : list of Callback, default=None
+        Callbacks of ``neurocore.keras.callbacks``, called after every epoch
+        with logs 'loss', 'learning_rate' and (with early_stopping)
+        'validation_score'; they may stop the fit or change the learning rate.
+        Stochastic solvers only.
 """
 
 
@@ -932,12 +1108,24 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
     the same parameters, defaults, attributes and results, plus ``n_jobs`` and
-    ``dtype``. It optimizes the log-loss with L-BFGS, SGD or Adam; softmax
-    output for multiclass, logistic output for binary and multilabel targets.
+    ``dtype`` and the extras below. It optimizes the log-loss with L-BFGS,
+    SGD, Adam or any Keras optimizer; softmax output for multiclass, logistic
+    output for binary and multilabel targets.
 
     Parameters
     ----------"""
         + _SHARED_PARAMS_DOC
+        + """
+    loss : {'log_loss', 'hinge', 'squared_hinge', 'categorical_hinge'}, default='log_loss'
+        'log_loss' is scikit-learn's. The hinge losses (Keras's) train a
+        linear output as a margin: 'hinge' / 'squared_hinge' for binary and
+        multilabel targets, 'categorical_hinge' for multiclass; predict_proba
+        is then unavailable.
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights per class (label -> weight) that multiply the sample weights;
+        'balanced' uses n_samples / (n_classes * bincount(y)).
+"""
         + """
     Attributes
     ----------
@@ -1010,6 +1198,12 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     """
     )
 
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "loss": [StrOptions({"log_loss", "hinge", "squared_hinge", "categorical_hinge"})],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
     def __init__(
         self,
         hidden_layer_sizes=(100,),
@@ -1038,7 +1232,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         max_fun=15000,
         n_jobs=None,
         dtype="float32",
+        loss="log_loss",
+        dropout=0.0,
+        batch_norm=False,
+        l1=0.0,
+        class_weight=None,
+        callbacks=None,
     ):
+        self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
@@ -1049,7 +1250,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             learning_rate_init=learning_rate_init,
             power_t=power_t,
             max_iter=max_iter,
-            loss="log_loss",
+            loss=loss,
             shuffle=shuffle,
             random_state=random_state,
             tol=tol,
@@ -1066,6 +1267,10 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             max_fun=max_fun,
             n_jobs=n_jobs,
             dtype=dtype,
+            dropout=dropout,
+            batch_norm=batch_norm,
+            l1=l1,
+            callbacks=callbacks,
         )
 
     def _validate_input(self, X, y, incremental, reset, dtype):
@@ -1100,6 +1305,12 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
+        if self.class_weight is not None:
+            if self._label_binarizer.y_type_ == "multilabel-indicator":
+                raise ValueError("class_weight is not supported for multilabel targets")
+            from sklearn.utils.class_weight import compute_sample_weight
+
+            self._fit_class_weights = compute_sample_weight(self.class_weight, y)
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y
 
@@ -1123,7 +1334,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y_pred = self._forward_pass_fast(X, check_input=check_input)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
-        return self._label_binarizer.inverse_transform(y_pred)
+        # hinge outputs are margins: the decision boundary is 0
+        threshold = 0.0 if self.loss in ("hinge", "squared_hinge") else None
+        return self._label_binarizer.inverse_transform(y_pred, threshold=threshold)
 
     def _score(self, X, y, sample_weight=None):
         return self._score_with_function(
@@ -1163,6 +1376,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 self._label_binarizer.fit(classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
+    @available_if(lambda est: est.loss == "log_loss")
     def predict_log_proba(self, X):
         """Return the log of probability estimates.
 
@@ -1182,8 +1396,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         with np.errstate(divide="ignore"):
             return np.log(y_prob, out=y_prob)
 
+    @available_if(lambda est: est.loss == "log_loss")
     def predict_proba(self, X):
-        """Probability estimates.
+        """Probability estimates (loss='log_loss' only).
 
         Parameters
         ----------
@@ -1221,9 +1436,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     Parameters
     ----------
-    loss : {'squared_error', 'poisson'}, default='squared_error'
-        The loss function: half squared error, or half Poisson deviance with a
-        log link (exponential output), which requires ``y >= 0``."""
+    loss : {'squared_error', 'poisson', 'absolute_error', 'huber', 'log_cosh', \
+            'mean_squared_logarithmic_error', 'mean_absolute_percentage_error'}, \
+            default='squared_error'
+        scikit-learn's half squared error, or half Poisson deviance with a log
+        link (exponential output, ``y >= 0``); or one of Keras's regression
+        losses (mean absolute error, Huber with delta 1, log-cosh, ...) on a
+        linear output."""
         + _SHARED_PARAMS_DOC
         + """
     Attributes
@@ -1290,7 +1509,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        "loss": [StrOptions({"squared_error", "poisson", "absolute_error", "huber", "log_cosh",
+                             "mean_squared_logarithmic_error", "mean_absolute_percentage_error"})],
     }
 
     def __init__(
@@ -1322,6 +1542,10 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         max_fun=15000,
         n_jobs=None,
         dtype="float32",
+        dropout=0.0,
+        batch_norm=False,
+        l1=0.0,
+        callbacks=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1350,6 +1574,10 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             max_fun=max_fun,
             n_jobs=n_jobs,
             dtype=dtype,
+            dropout=dropout,
+            batch_norm=batch_norm,
+            l1=l1,
+            callbacks=callbacks,
         )
 
     def predict(self, X):

@@ -76,7 +76,10 @@ def _mode_op(mode, monitor):
         warnings.warn(f"mode {mode!r} is unknown; using 'auto'")
         mode = "auto"
     if mode == "auto":
-        mode = "max" if ("acc" in monitor or monitor.endswith("auc")) else "min"
+        # as Keras: accuracies are maximised, losses minimised; scores (the
+        # scikit-learn estimators' validation_score: accuracy or R^2) too
+        higher_is_better = "acc" in monitor or monitor.endswith("auc") or "score" in monitor
+        mode = "max" if higher_is_better else "min"
     return mode
 
 
