@@ -111,3 +111,50 @@ def test_bad_parameters_are_clear(digits):
         NeuralNetClassifier(optimizer="adamm").fit(X, y)
     with pytest.raises(ValueError, match="validation_split"):
         NeuralNetClassifier(validation_split=0.0001).fit(X[:10], y[:10])
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_classification(n_samples=300, n_features=8, n_informative=4, class_sep=2.0,
+                               n_classes=3, n_clusters_per_class=1, random_state=0)
+    return X, y
+
+
+LAYER_OBJECTS = {
+    "Dense": lambda: Dense(24, activation="tanh"),
+    "Activation": lambda: __import__("neurocore.keras.layers", fromlist=["Activation"]).Activation("selu"),
+    "Dropout": lambda: Dropout(0.2),
+    "BatchNormalization": lambda: BatchNormalization(),
+    "GaussianNoise": lambda: GaussianNoise(0.05),
+    "LayerNormalization": lambda: __import__("neurocore.keras.layers", fromlist=["LayerNormalization"]).LayerNormalization(),
+    "LeakyReLU": lambda: LeakyReLU(0.3),
+    "ReLU": lambda: __import__("neurocore.keras.layers", fromlist=["ReLU"]).ReLU(max_value=6.0),
+    "ELU": lambda: __import__("neurocore.keras.layers", fromlist=["ELU"]).ELU(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYER_OBJECTS))
+def test_every_layer_in_the_estimator(blobs, name):
+    X, y = blobs
+    clf = NeuralNetClassifier([24, LAYER_OBJECTS[name]()], epochs=40, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.9, name
+
+
+@pytest.mark.parametrize("name", ["sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax", "nadam", "adamw"])
+def test_every_optimizer_in_the_estimator(blobs, name):
+    from neurocore.keras import optimizers
+
+    X, y = blobs
+    opt = optimizers.get(name)
+    opt.learning_rate = {"sgd": 0.05, "adagrad": 0.1, "adadelta": 1.0}.get(name, 0.005)
+    clf = NeuralNetClassifier([24], optimizer=opt, epochs=40, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.9, name
+
+
+def test_activation_functions_as_arguments(blobs):
+    from neurocore.keras import activations
+
+    X, y = blobs
+    clf = NeuralNetClassifier([Dense(24, activation=activations.elu)], epochs=40, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.9
+    np.testing.assert_allclose(activations.elu(np.array([-1.0, 2.0])), [np.expm1(-1.0), 2.0])
