@@ -245,50 +245,14 @@ class GaussianNoise(Layer):
         return [{"type": "gaussian_noise", "stddev": self.stddev}]
 
 
-class BatchNormalization(Layer):
-    """Normalizes each feature with the batch's statistics while training and
-    the moving statistics (momentum) at inference; place it before or after
-    an activation."""
-
-    _prefix = "batch_normalization"
-
-    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
-                 beta_initializer="zeros", gamma_initializer="ones", **kwargs):
-        super().__init__(**kwargs)
-        if axis not in (-1, 1):
-            raise ValueError("BatchNormalization normalizes the feature axis (-1)")
-        if not 0 <= momentum <= 1:
-            raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")
-        if epsilon <= 0:
-            raise ValueError(f"epsilon must be > 0, got {epsilon!r}")
-        self.axis, self.momentum, self.epsilon = axis, float(momentum), float(epsilon)
-        self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = _inits.get(beta_initializer)
-        self.gamma_initializer = _inits.get(gamma_initializer)
-
-    def _core_specs(self):
-        return [{"type": "batch_normalization", "momentum": self.momentum, "epsilon": self.epsilon,
-                 "center": self.center, "scale": self.scale}]
-
-    def _initializers(self):
-        inits = {}
-        if self.scale:
-            inits["gamma"] = self.gamma_initializer
-        if self.center:
-            inits["beta"] = self.beta_initializer
-        return inits
-
-
-class LayerNormalization(Layer):
-    """Normalizes each sample over its features (training and inference alike)."""
-
-    _prefix = "layer_normalization"
+class _Normalization(Layer):
+    """Shared arguments of the normalization layers (scale gamma, offset beta)."""
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", **kwargs):
         super().__init__(**kwargs)
         if axis not in (-1, 1):
-            raise ValueError("LayerNormalization normalizes the feature axis (-1)")
+            raise ValueError(f"{type(self).__name__} normalizes the feature axis (-1)")
         if epsilon <= 0:
             raise ValueError(f"epsilon must be > 0, got {epsilon!r}")
         self.axis, self.epsilon, self.center, self.scale = axis, float(epsilon), bool(center), bool(scale)
@@ -296,8 +260,8 @@ class LayerNormalization(Layer):
         self.gamma_initializer = _inits.get(gamma_initializer)
 
     def _core_specs(self):
-        return [{"type": "layer_normalization", "epsilon": self.epsilon,
-                 "center": self.center, "scale": self.scale}]
+        return [{"type": self._core_type, "epsilon": self.epsilon, "center": self.center,
+                 "scale": self.scale}]
 
     def _initializers(self):
         inits = {}
@@ -306,3 +270,29 @@ class LayerNormalization(Layer):
         if self.center:
             inits["beta"] = self.beta_initializer
         return inits
+
+
+class BatchNormalization(_Normalization):
+    """Normalizes each feature with the batch's statistics while training and
+    the moving statistics (momentum) at inference; place it before or after
+    an activation."""
+
+    _prefix = "batch_normalization"
+    _core_type = "batch_normalization"
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", **kwargs):
+        super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer, **kwargs)
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")
+        self.momentum = float(momentum)
+
+    def _core_specs(self):
+        return [{**super()._core_specs()[0], "momentum": self.momentum}]
+
+
+class LayerNormalization(_Normalization):
+    """Normalizes each sample over its features (training and inference alike)."""
+
+    _prefix = "layer_normalization"
+    _core_type = "layer_normalization"

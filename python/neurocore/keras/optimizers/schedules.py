@@ -26,36 +26,36 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({self.__dict__})"
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _RateDecay(LearningRateSchedule):
+    """A decay of the rate with step / decay_steps (floored if staircase)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+        if decay_steps <= 0:
+            raise ValueError("decay_steps must be > 0")
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps, self.decay_rate, self.staircase = float(decay_steps), float(decay_rate), bool(staircase)
+
+    def _progress(self, step):
+        p = step / self.decay_steps
+        return math.floor(p) if self.staircase else p
+
+
+class ExponentialDecay(_RateDecay):
     """initial * decay_rate ** (step / decay_steps), i.e. A exp(-k t); floored steps if staircase."""
 
     kind = "exponential"
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
-        if decay_steps <= 0:
-            raise ValueError("decay_steps must be > 0")
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps, self.decay_rate, self.staircase = float(decay_steps), float(decay_rate), bool(staircase)
-
     def __call__(self, step):
-        p = step / self.decay_steps
-        return self.initial_learning_rate * self.decay_rate ** (math.floor(p) if self.staircase else p)
+        return self.initial_learning_rate * self.decay_rate ** self._progress(step)
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """initial / (1 + decay_rate * step / decay_steps), i.e. A / (1 + k t)."""
 
     kind = "inverse_time"
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
-        if decay_steps <= 0:
-            raise ValueError("decay_steps must be > 0")
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps, self.decay_rate, self.staircase = float(decay_steps), float(decay_rate), bool(staircase)
-
     def __call__(self, step):
-        p = step / self.decay_steps
-        return self.initial_learning_rate / (1 + self.decay_rate * (math.floor(p) if self.staircase else p))
+        return self.initial_learning_rate / (1 + self.decay_rate * self._progress(step))
 
 
 class StepDecay(LearningRateSchedule):
