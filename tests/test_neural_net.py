@@ -158,3 +158,27 @@ def test_activation_functions_as_arguments(blobs):
     clf = NeuralNetClassifier([Dense(24, activation=activations.elu)], epochs=40, random_state=0).fit(X, y)
     assert clf.score(X, y) > 0.9
     np.testing.assert_allclose(activations.elu(np.array([-1.0, 2.0])), [np.expm1(-1.0), 2.0])
+
+
+@pytest.mark.parametrize("loss", ["auto", "log_loss", "categorical_crossentropy", "categorical_hinge"])
+def test_every_multiclass_loss_in_the_estimator(blobs, loss):
+    X, y = blobs
+    clf = NeuralNetClassifier([24], loss=loss, epochs=40, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.9, loss
+
+
+@pytest.mark.parametrize("loss", ["binary_crossentropy", "hinge", "squared_hinge"])
+def test_every_binary_loss_in_the_estimator(blobs, loss):
+    X, y = blobs
+    yb = (y == 0).astype(int)
+    clf = NeuralNetClassifier([24], loss=loss, epochs=40, random_state=0).fit(X, yb)
+    assert clf.score(X, yb) > 0.9, loss
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "mse", "mean_absolute_error", "mape", "msle",
+                                  "huber", "logcosh"])
+def test_every_regression_loss_in_the_estimator(loss):
+    X, y = make_regression(n_samples=300, n_features=6, noise=0.1, random_state=0)
+    y = (y - y.min()) / (y.max() - y.min()) + 1.0
+    reg = NeuralNetRegressor([32], loss=loss, epochs=150, random_state=0).fit(X, y)
+    assert reg.score(X, y) > 0.85, loss
