@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -451,6 +452,7 @@ class PyNetwork {
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "neurocore's C++ core: networks, losses, optimizers and the training loop";
+  if (!std::getenv("NEUROCORE_OPENBLAS_THREADS")) install_openmp_blas_backend();
 
   py::register_exception_translator([](std::exception_ptr p) {
     try {

@@ -66,4 +66,27 @@ inline void parallel_for(int64_t n, int64_t work, int budget, F&& f) {
   errors.rethrow();
 }
 
+// f(begin, end, chunk) over [0, n) cut into one contiguous chunk per thread
+// (or the whole range as chunk 0 when the work is small), so that f's inner
+// loops run over plain ranges the compiler can vectorize. The cut depends only
+// on n and the thread count: results are reproducible for a given n_jobs.
+// Returns the number of chunks used.
+template <class F>
+inline int parallel_ranges(int64_t n, int64_t work, int budget, F&& f) {
+  const int nt = threads_for(work, budget);
+  if (nt <= 1 || n < 2) {
+    f(int64_t(0), n, 0);
+    return 1;
+  }
+  ExceptionCollector errors;
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num(), k = omp_get_num_threads();
+    const int64_t begin = n * t / k, end = n * (t + 1) / k;
+    errors.run([&] { f(begin, end, t); });
+  }
+  errors.rethrow();
+  return nt;
+}
+
 }  // namespace nc

@@ -4,7 +4,10 @@
 #pragma once
 #include <cblas.h>
 
+#include <atomic>
+
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <stdexcept>
 
@@ -13,8 +16,29 @@ namespace nc {
 // Below this many multiply-adds a plain loop beats the BLAS call.
 constexpr int64_t kSmallGemmFlops = 24 * 24 * 24;
 
-inline void set_blas_threads(int n) { scipy_openblas_set_num_threads(n < 1 ? 1 : n); }
+// The thread count the fit asked for, and the one OpenBLAS has now.
+inline std::atomic<int>& blas_threads_wanted() {
+  static std::atomic<int> v{1};
+  return v;
+}
+inline std::atomic<int>& blas_threads_current() {
+  static std::atomic<int> v{-1};
+  return v;
+}
+
+inline void set_blas_threads(int n) { blas_threads_wanted() = n < 1 ? 1 : n; }
 inline int get_blas_threads() { return scipy_openblas_get_num_threads(); }
+
+// GEMMs below this many flops run on the calling thread alone: waking
+// OpenBLAS's worker costs more than it saves, and a worker left spinning after
+// a small product slows the serial work that follows (measured: see issue 4).
+inline int64_t& blas_parallel_min_flops() {
+  static int64_t v = [] {
+    const char* e = std::getenv("NEUROCORE_BLAS_PARALLEL_MIN_FLOPS");
+    return e ? std::atoll(e) : int64_t(8) << 20;
+  }();
+  return v;
+}
 
 namespace detail {
 
@@ -24,17 +48,29 @@ inline blasint to_blas(int64_t v) {
   return static_cast<blasint>(v);
 }
 
+// Runs f with OpenBLAS limited to one thread when the product is small.
+template <class F>
+inline void with_blas_threads_for(int64_t flops, F&& f) {
+  const int want = flops >= blas_parallel_min_flops() ? blas_threads_wanted().load() : 1;
+  if (blas_threads_current().exchange(want) != want) scipy_openblas_set_num_threads(want);
+  f();
+}
+
 inline void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k,
                       float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
                       float beta, float* c, int64_t ldc) {
-  scipy_cblas_sgemm(CblasRowMajor, ta, tb, to_blas(m), to_blas(n), to_blas(k), alpha, a,
-                    to_blas(lda), b, to_blas(ldb), beta, c, to_blas(ldc));
+  with_blas_threads_for(2 * m * n * k, [&] {
+    scipy_cblas_sgemm(CblasRowMajor, ta, tb, to_blas(m), to_blas(n), to_blas(k), alpha, a,
+                      to_blas(lda), b, to_blas(ldb), beta, c, to_blas(ldc));
+  });
 }
 inline void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k,
                       double alpha, const double* a, int64_t lda, const double* b, int64_t ldb,
                       double beta, double* c, int64_t ldc) {
-  scipy_cblas_dgemm(CblasRowMajor, ta, tb, to_blas(m), to_blas(n), to_blas(k), alpha, a,
-                    to_blas(lda), b, to_blas(ldb), beta, c, to_blas(ldc));
+  with_blas_threads_for(2 * m * n * k, [&] {
+    scipy_cblas_dgemm(CblasRowMajor, ta, tb, to_blas(m), to_blas(n), to_blas(k), alpha, a,
+                      to_blas(lda), b, to_blas(ldb), beta, c, to_blas(ldc));
+  });
 }
 
 template <class T>
@@ -50,6 +86,19 @@ inline void scale_c(T* c, int64_t m, int64_t n, int64_t ldc, T beta) {
 }
 
 }  // namespace detail
+
+// OpenBLAS's parallel work, run on our OpenMP threads: one pool for the whole
+// core, so no OpenBLAS worker spins while our loops run (set once at import).
+inline void openmp_blas_backend(int /*sync*/, openblas_dojob_callback dojob, int numjobs,
+                                size_t jobdata_elsize, void* jobdata, int dojob_data) {
+#pragma omp parallel for num_threads(numjobs) schedule(static, 1)
+  for (int i = 0; i < numjobs; ++i)
+    dojob(i, static_cast<char*>(jobdata) + size_t(i) * jobdata_elsize, dojob_data);
+}
+
+inline void install_openmp_blas_backend() {
+  scipy_openblas_set_threads_callback_function(openmp_blas_backend);
+}
 
 // c (m, n) = alpha * a (m, k) @ b (k, n) + beta * c
 template <class T>

@@ -1,6 +1,11 @@
-// Optimizer updates, each one fused loop over the flat parameter buffer.
-// SGD and Adam follow scikit-learn's _stochastic_optimizers.py (which Keras's
-// equal up to rounding); the others follow Keras's update_step code.
+// Optimizer updates, each one fused pass over a range of the flat parameter
+// buffer. SGD and Adam follow scikit-learn's _stochastic_optimizers.py (which
+// Keras's equal up to rounding); the others follow Keras's update_step code.
+//
+// Every kernel takes the gradient as g = grad + l2 * params (scikit-learn's L2
+// term, fused here instead of a pass of its own) and returns sum(params^2)
+// over its range, taken before the update (the penalty the loss reports).
+// Callers pass l2 = 0 beyond the kernels' prefix of the buffer.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -8,69 +13,89 @@
 
 #include "../core/parallel.hpp"
 
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(NEUROCORE_NO_CLONES)
+// compiled for AVX-512, AVX2 and baseline x86-64; the loader picks per CPU
+#define NC_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NC_VECTOR_CLONES
+#endif
+
 namespace nc {
 
+// (kept for callers that loop over single elements)
 template <class F>
 inline void for_elems(int64_t n, int threads, F&& f) {
   parallel_for(n, n, threads, f);
 }
 
-// SGD with momentum: v = mu v - lr g; p += v, or with Nesterov p += mu v - lr g.
-// params, velocity, grad: (n)
+namespace detail {
+
 template <class T>
-void sgd_step(T* params, T* velocity, const T* grad, int64_t n, double lr, double momentum,
-              bool nesterov, int threads) {
-  const T mu = T(momentum), eta = T(lr);
+NC_VECTOR_CLONES double sgd_range(T* __restrict p, T* __restrict v, const T* __restrict grad,
+                                  int64_t n, T l2, T mu, T eta, bool nesterov) {
+  double sq = 0;
   if (nesterov) {
-    for_elems(n, threads, [&](int64_t i) {
-      const T v = mu * velocity[i] - eta * grad[i];
-      velocity[i] = v;
-      params[i] += mu * v - eta * grad[i];
-    });
+#pragma omp simd reduction(+ : sq)
+    for (int64_t i = 0; i < n; ++i) {
+      const T w = p[i], g = grad[i] + l2 * w;
+      sq += double(w) * w;
+      const T vi = mu * v[i] - eta * g;
+      v[i] = vi;
+      p[i] = w + (mu * vi - eta * g);
+    }
   } else {
-    for_elems(n, threads, [&](int64_t i) {
-      const T v = mu * velocity[i] - eta * grad[i];
-      velocity[i] = v;
-      params[i] += v;
-    });
+#pragma omp simd reduction(+ : sq)
+    for (int64_t i = 0; i < n; ++i) {
+      const T w = p[i], g = grad[i] + l2 * w;
+      sq += double(w) * w;
+      const T vi = mu * v[i] - eta * g;
+      v[i] = vi;
+      p[i] = w + vi;
+    }
   }
+  return sq;
 }
 
-// Adam (Kingma and Ba), step t (1-based) with bias correction folded into the rate:
-// lr_t = lr sqrt(1 - b2^t) / (1 - b1^t); p -= lr_t m / (sqrt(v) + eps). With
-// vhat (AMSGrad), the running maximum of v is used in the denominator.
-// params, m, v, vhat, grad: (n). Returns lr_t.
 template <class T>
-double adam_step(T* params, T* m, T* v, T* vhat, const T* grad, int64_t n, double lr,
-                 double beta1, double beta2, double eps, int64_t t, int threads) {
-  const double lr_t = lr * std::sqrt(1.0 - std::pow(beta2, double(t))) /
-                      (1.0 - std::pow(beta1, double(t)));
-  const T b1 = T(beta1), b2 = T(beta2), c1 = T(1.0 - beta1), c2 = T(1.0 - beta2);
-  const T e = T(eps), rate = T(lr_t);
-  for_elems(n, threads, [&](int64_t i) {
-    const T g = grad[i];
+NC_VECTOR_CLONES double adam_range(T* __restrict p, T* __restrict m, T* __restrict v,
+                                   T* __restrict vhat, const T* __restrict grad, int64_t n, T l2,
+                                   T b1, T b2, T c1, T c2, T e, T rate) {
+  double sq = 0;
+  if (vhat) {
+    for (int64_t i = 0; i < n; ++i) {
+      const T w = p[i], g = grad[i] + l2 * w;
+      sq += double(w) * w;
+      const T mi = b1 * m[i] + c1 * g;
+      const T vi = b2 * v[i] + c2 * (g * g);
+      m[i] = mi;
+      v[i] = vi;
+      const T vh = std::max(vhat[i], vi);
+      vhat[i] = vh;
+      p[i] = w - rate * mi / (std::sqrt(vh) + e);
+    }
+    return sq;
+  }
+#pragma omp simd reduction(+ : sq)
+  for (int64_t i = 0; i < n; ++i) {
+    const T w = p[i], g = grad[i] + l2 * w;
+    sq += double(w) * w;
     const T mi = b1 * m[i] + c1 * g;
-    T vi = b2 * v[i] + c2 * (g * g);
+    const T vi = b2 * v[i] + c2 * (g * g);
     m[i] = mi;
     v[i] = vi;
-    if (vhat) {
-      vi = std::max(vhat[i], vi);
-      vhat[i] = vi;
-    }
-    params[i] -= rate * mi / (std::sqrt(vi) + e);
-  });
-  return lr_t;
+    p[i] = w - rate * mi / (std::sqrt(vi) + e);
+  }
+  return sq;
 }
 
-// RMSprop (Keras): ms = rho ms + (1 - rho) g^2; centered: mg = rho mg + (1 - rho) g
-// and the denominator uses ms - mg^2; inc = lr g / sqrt(denominator + eps);
-// with momentum: mom = momentum mom + inc, p -= mom; else p -= inc.
 template <class T>
-void rmsprop_step(T* params, T* ms, T* mom, T* mg, const T* grad, int64_t n, double lr,
-                  double rho, double momentum, double eps, int threads) {
-  const T r = T(rho), c = T(1.0 - rho), e = T(eps), eta = T(lr), mu = T(momentum);
-  for_elems(n, threads, [&](int64_t i) {
-    const T g = grad[i];
+NC_VECTOR_CLONES double rmsprop_range(T* __restrict p, T* __restrict ms, T* __restrict mom,
+                                      T* __restrict mg, const T* __restrict grad, int64_t n, T l2,
+                                      T r, T c, T e, T eta, T mu) {
+  double sq = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const T w = p[i], g = grad[i] + l2 * w;
+    sq += double(w) * w;
     const T s = r * ms[i] + c * g * g;
     ms[i] = s;
     T denom = s + e;
@@ -81,58 +106,176 @@ void rmsprop_step(T* params, T* ms, T* mom, T* mg, const T* grad, int64_t n, dou
     }
     const T inc = eta * g / std::sqrt(denom);
     if (mom) {
-      const T v = mu * mom[i] + inc;
-      mom[i] = v;
-      params[i] -= v;
+      const T vv = mu * mom[i] + inc;
+      mom[i] = vv;
+      p[i] = w - vv;
     } else {
-      params[i] -= inc;
+      p[i] = w - inc;
     }
+  }
+  return sq;
+}
+
+template <class T>
+NC_VECTOR_CLONES double adagrad_range(T* __restrict p, T* __restrict acc, const T* __restrict grad,
+                                      int64_t n, T l2, T eta, T e) {
+  double sq = 0;
+#pragma omp simd reduction(+ : sq)
+  for (int64_t i = 0; i < n; ++i) {
+    const T w = p[i], g = grad[i] + l2 * w;
+    sq += double(w) * w;
+    const T a = acc[i] + g * g;
+    acc[i] = a;
+    p[i] = w - eta * g / std::sqrt(a + e);
+  }
+  return sq;
+}
+
+template <class T>
+NC_VECTOR_CLONES double adadelta_range(T* __restrict p, T* __restrict eg, T* __restrict ed,
+                                       const T* __restrict grad, int64_t n, T l2, T r, T c, T e,
+                                       T eta) {
+  double sq = 0;
+#pragma omp simd reduction(+ : sq)
+  for (int64_t i = 0; i < n; ++i) {
+    const T w = p[i], g = grad[i] + l2 * w;
+    sq += double(w) * w;
+    const T a = r * eg[i] + c * g * g;
+    eg[i] = a;
+    const T d = -std::sqrt(ed[i] + e) / std::sqrt(a + e) * g;
+    ed[i] = r * ed[i] + c * d * d;
+    p[i] = w + eta * d;
+  }
+  return sq;
+}
+
+template <class T>
+NC_VECTOR_CLONES double adamax_range(T* __restrict p, T* __restrict m, T* __restrict u,
+                                     const T* __restrict grad, int64_t n, T l2, T c1, T b2, T e,
+                                     T rate) {
+  double sq = 0;
+#pragma omp simd reduction(+ : sq)
+  for (int64_t i = 0; i < n; ++i) {
+    const T w = p[i], g = grad[i] + l2 * w;
+    sq += double(w) * w;
+    const T mi = m[i] + (g - m[i]) * c1;
+    const T ui = std::max(b2 * u[i], std::abs(g));
+    m[i] = mi;
+    u[i] = ui;
+    p[i] = w - rate * mi / (ui + e);
+  }
+  return sq;
+}
+
+template <class T>
+NC_VECTOR_CLONES double nadam_range(T* __restrict p, T* __restrict m, T* __restrict v,
+                                    const T* __restrict grad, int64_t n, T l2, T c1, T c2, T a,
+                                    T b, T vc, T e, T eta) {
+  double sq = 0;
+#pragma omp simd reduction(+ : sq)
+  for (int64_t i = 0; i < n; ++i) {
+    const T w = p[i], g = grad[i] + l2 * w;
+    sq += double(w) * w;
+    const T mi = m[i] + (g - m[i]) * c1;
+    const T vi = v[i] + (g * g - v[i]) * c2;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = w - eta * (a * mi + b * g) / (std::sqrt(vi * vc) + e);
+  }
+  return sq;
+}
+
+// Runs kernel(offset, length, l2) over [0, n) in per-thread chunks, with l2
+// applying to [0, n_l2) only; returns the sum of squares over [0, n_l2).
+template <class K>
+double fused_pass(int64_t n, int64_t n_l2, double l2, int threads, K&& kernel) {
+  constexpr int kMaxChunks = 256;
+  double parts[kMaxChunks] = {0};
+  const int chunks = parallel_ranges(n, n, std::min(threads, kMaxChunks),
+                                     [&](int64_t begin, int64_t end, int chunk) {
+    double sq = 0;
+    const int64_t cut = std::min(std::max(n_l2, begin), end);
+    if (cut > begin) sq += kernel(begin, cut - begin, l2);
+    if (end > cut) kernel(cut, end - cut, 0.0);
+    parts[chunk] = sq;
+  });
+  double total = 0;  // in chunk order: reproducible for a thread count
+  for (int i = 0; i < chunks; ++i) total += parts[i];
+  return total;
+}
+
+}  // namespace detail
+
+// SGD with momentum: v = mu v - lr g; p += v, or with Nesterov p += mu v - lr g.
+template <class T>
+double sgd_step(T* params, T* velocity, const T* grad, int64_t n, double lr, double momentum,
+                bool nesterov, int threads, double l2 = 0, int64_t n_l2 = 0) {
+  return detail::fused_pass(n, n_l2, l2, threads, [&](int64_t o, int64_t len, double l) {
+    return detail::sgd_range<T>(params + o, velocity + o, grad + o, len, T(l), T(momentum),
+                                T(lr), nesterov);
+  });
+}
+
+// Adam (Kingma and Ba), step t (1-based) with bias correction folded into the rate:
+// lr_t = lr sqrt(1 - b2^t) / (1 - b1^t); p -= lr_t m / (sqrt(v) + eps). With
+// vhat (AMSGrad), the running maximum of v is used in the denominator.
+template <class T>
+double adam_step(T* params, T* m, T* v, T* vhat, const T* grad, int64_t n, double lr,
+                 double beta1, double beta2, double eps, int64_t t, int threads, double l2 = 0,
+                 int64_t n_l2 = 0) {
+  const double lr_t = lr * std::sqrt(1.0 - std::pow(beta2, double(t))) /
+                      (1.0 - std::pow(beta1, double(t)));
+  return detail::fused_pass(n, n_l2, l2, threads, [&](int64_t o, int64_t len, double l) {
+    return detail::adam_range<T>(params + o, m + o, v + o, vhat ? vhat + o : nullptr, grad + o,
+                                 len, T(l), T(beta1), T(beta2), T(1.0 - beta1), T(1.0 - beta2),
+                                 T(eps), T(lr_t));
+  });
+}
+
+// RMSprop (Keras): ms = rho ms + (1 - rho) g^2; centered: mg = rho mg + (1 - rho) g
+// and the denominator uses ms - mg^2; inc = lr g / sqrt(denominator + eps);
+// with momentum: mom = momentum mom + inc, p -= mom; else p -= inc.
+template <class T>
+double rmsprop_step(T* params, T* ms, T* mom, T* mg, const T* grad, int64_t n, double lr,
+                    double rho, double momentum, double eps, int threads, double l2 = 0,
+                    int64_t n_l2 = 0) {
+  return detail::fused_pass(n, n_l2, l2, threads, [&](int64_t o, int64_t len, double l) {
+    return detail::rmsprop_range<T>(params + o, ms + o, mom ? mom + o : nullptr,
+                                    mg ? mg + o : nullptr, grad + o, len, T(l), T(rho),
+                                    T(1.0 - rho), T(eps), T(lr), T(momentum));
   });
 }
 
 // Adagrad (Keras): acc += g^2; p -= lr g / sqrt(acc + eps).
 template <class T>
-void adagrad_step(T* params, T* acc, const T* grad, int64_t n, double lr, double eps,
-                  int threads) {
-  const T eta = T(lr), e = T(eps);
-  for_elems(n, threads, [&](int64_t i) {
-    const T g = grad[i];
-    const T a = acc[i] + g * g;
-    acc[i] = a;
-    params[i] -= eta * g / std::sqrt(a + e);
+double adagrad_step(T* params, T* acc, const T* grad, int64_t n, double lr, double eps,
+                    int threads, double l2 = 0, int64_t n_l2 = 0) {
+  return detail::fused_pass(n, n_l2, l2, threads, [&](int64_t o, int64_t len, double l) {
+    return detail::adagrad_range<T>(params + o, acc + o, grad + o, len, T(l), T(lr), T(eps));
   });
 }
 
 // Adadelta (Keras): Eg = rho Eg + (1 - rho) g^2;
 // d = -sqrt(Ed + eps) / sqrt(Eg + eps) g; Ed = rho Ed + (1 - rho) d^2; p += lr d.
 template <class T>
-void adadelta_step(T* params, T* eg, T* ed, const T* grad, int64_t n, double lr, double rho,
-                   double eps, int threads) {
-  const T r = T(rho), c = T(1.0 - rho), e = T(eps), eta = T(lr);
-  for_elems(n, threads, [&](int64_t i) {
-    const T g = grad[i];
-    const T a = r * eg[i] + c * g * g;
-    eg[i] = a;
-    const T d = -std::sqrt(ed[i] + e) / std::sqrt(a + e) * g;
-    ed[i] = r * ed[i] + c * d * d;
-    params[i] += eta * d;
+double adadelta_step(T* params, T* eg, T* ed, const T* grad, int64_t n, double lr, double rho,
+                     double eps, int threads, double l2 = 0, int64_t n_l2 = 0) {
+  return detail::fused_pass(n, n_l2, l2, threads, [&](int64_t o, int64_t len, double l) {
+    return detail::adadelta_range<T>(params + o, eg + o, ed + o, grad + o, len, T(l), T(rho),
+                                     T(1.0 - rho), T(eps), T(lr));
   });
 }
 
 // Adamax (Keras): m += (g - m)(1 - b1); u = max(b2 u, |g|);
 // p -= lr m / ((1 - b1^t)(u + eps)).
 template <class T>
-void adamax_step(T* params, T* m, T* u, const T* grad, int64_t n, double lr, double beta1,
-                 double beta2, double eps, int64_t t, int threads) {
-  const T c1 = T(1.0 - beta1), b2 = T(beta2), e = T(eps);
-  const T rate = T(lr / (1.0 - std::pow(beta1, double(t))));
-  for_elems(n, threads, [&](int64_t i) {
-    const T g = grad[i];
-    const T mi = m[i] + (g - m[i]) * c1;
-    const T ui = std::max(b2 * u[i], std::abs(g));
-    m[i] = mi;
-    u[i] = ui;
-    params[i] -= rate * mi / (ui + e);
+double adamax_step(T* params, T* m, T* u, const T* grad, int64_t n, double lr, double beta1,
+                   double beta2, double eps, int64_t t, int threads, double l2 = 0,
+                   int64_t n_l2 = 0) {
+  const double rate = lr / (1.0 - std::pow(beta1, double(t)));
+  return detail::fused_pass(n, n_l2, l2, threads, [&](int64_t o, int64_t len, double l) {
+    return detail::adamax_range<T>(params + o, m + o, u + o, grad + o, len, T(l),
+                                   T(1.0 - beta1), T(beta2), T(eps), T(rate));
   });
 }
 
@@ -141,21 +284,16 @@ void adamax_step(T* params, T* m, T* u, const T* grad, int64_t n, double lr, dou
 // m_hat = u_{t+1} m / (1 - u_prod u_{t+1}) + (1 - u_t) g / (1 - u_prod);
 // v_hat = v / (1 - b2^t); p -= lr m_hat / (sqrt(v_hat) + eps).
 template <class T>
-void nadam_step(T* params, T* m, T* v, const T* grad, int64_t n, double lr, double beta1,
-                double beta2, double eps, int64_t t, double u_prod, int threads) {
+double nadam_step(T* params, T* m, T* v, const T* grad, int64_t n, double lr, double beta1,
+                  double beta2, double eps, int64_t t, double u_prod, int threads,
+                  double l2 = 0, int64_t n_l2 = 0) {
   const double u_t = beta1 * (1.0 - 0.5 * std::pow(0.96, double(t)));
   const double u_t1 = beta1 * (1.0 - 0.5 * std::pow(0.96, double(t + 1)));
-  const T a = T(u_t1 / (1.0 - u_prod * u_t1)), b = T((1.0 - u_t) / (1.0 - u_prod));
-  const T vc = T(1.0 / (1.0 - std::pow(beta2, double(t))));
-  const T c1 = T(1.0 - beta1), c2 = T(1.0 - beta2), e = T(eps), eta = T(lr);
-  for_elems(n, threads, [&](int64_t i) {
-    const T g = grad[i];
-    const T mi = m[i] + (g - m[i]) * c1;
-    const T vi = v[i] + (g * g - v[i]) * c2;
-    m[i] = mi;
-    v[i] = vi;
-    const T mhat = a * mi + b * g;
-    params[i] -= eta * mhat / (std::sqrt(vi * vc) + e);
+  const double a = u_t1 / (1.0 - u_prod * u_t1), b = (1.0 - u_t) / (1.0 - u_prod);
+  const double vc = 1.0 / (1.0 - std::pow(beta2, double(t)));
+  return detail::fused_pass(n, n_l2, l2, threads, [&](int64_t o, int64_t len, double l) {
+    return detail::nadam_range<T>(params + o, m + o, v + o, grad + o, len, T(l), T(1.0 - beta1),
+                                  T(1.0 - beta2), T(a), T(b), T(vc), T(eps), T(lr));
   });
 }
 

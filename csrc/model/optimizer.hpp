@@ -91,10 +91,14 @@ void clip_gradients(const OptConfig& c, T* grad, int64_t n,
 }
 
 // One optimizer step at learning rate lr. slots: optimizer_slots(c) buffers of n.
+// l2 * params is added to the gradient of the first n_l2 entries (scikit-learn's
+// alpha on the kernels) inside the update pass; returns sum(params^2) over them,
+// taken before the update.
 template <class T>
-void optimizer_step(const OptConfig& c, OptState& st, T* params, T* const* slots, T* grad,
-                    int64_t n, double lr,
-                    const std::vector<std::pair<int64_t, int64_t>>& segments, int threads) {
+double optimizer_step(const OptConfig& c, OptState& st, T* params, T* const* slots, T* grad,
+                      int64_t n, double lr,
+                      const std::vector<std::pair<int64_t, int64_t>>& segments, int threads,
+                      double l2 = 0.0, int64_t n_l2 = 0) {
   clip_gradients(c, grad, n, segments);
   if (c.weight_decay > 0) {
     const T f = T(1.0 - c.weight_decay * lr);
@@ -104,34 +108,29 @@ void optimizer_step(const OptConfig& c, OptState& st, T* params, T* const* slots
   const int64_t t = st.iterations;
   switch (c.kind) {
     case Opt::Sgd:
-      sgd_step(params, slots[0], grad, n, lr, c.momentum, c.nesterov, threads);
-      break;
+      return sgd_step(params, slots[0], grad, n, lr, c.momentum, c.nesterov, threads, l2, n_l2);
     case Opt::Adam:
     case Opt::AdamW:
-      adam_step(params, slots[0], slots[1], c.amsgrad ? slots[2] : nullptr, grad, n, lr, c.beta1,
-                c.beta2, c.epsilon, t, threads);
-      break;
+      return adam_step(params, slots[0], slots[1], c.amsgrad ? slots[2] : nullptr, grad, n, lr,
+                       c.beta1, c.beta2, c.epsilon, t, threads, l2, n_l2);
     case Opt::RMSprop:
-      rmsprop_step(params, slots[0], c.momentum > 0 ? slots[1] : nullptr,
-                   c.centered ? slots[2] : nullptr, grad, n, lr, c.rho, c.momentum, c.epsilon,
-                   threads);
-      break;
+      return rmsprop_step(params, slots[0], c.momentum > 0 ? slots[1] : nullptr,
+                          c.centered ? slots[2] : nullptr, grad, n, lr, c.rho, c.momentum,
+                          c.epsilon, threads, l2, n_l2);
     case Opt::Adagrad:
-      adagrad_step(params, slots[0], grad, n, lr, c.epsilon, threads);
-      break;
+      return adagrad_step(params, slots[0], grad, n, lr, c.epsilon, threads, l2, n_l2);
     case Opt::Adadelta:
-      adadelta_step(params, slots[0], slots[1], grad, n, lr, c.rho, c.epsilon, threads);
-      break;
+      return adadelta_step(params, slots[0], slots[1], grad, n, lr, c.rho, c.epsilon, threads, l2,
+                           n_l2);
     case Opt::Adamax:
-      adamax_step(params, slots[0], slots[1], grad, n, lr, c.beta1, c.beta2, c.epsilon, t,
-                  threads);
-      break;
+      return adamax_step(params, slots[0], slots[1], grad, n, lr, c.beta1, c.beta2, c.epsilon, t,
+                         threads, l2, n_l2);
     case Opt::Nadam:
       st.u_product *= c.beta1 * (1.0 - 0.5 * std::pow(0.96, double(t)));
-      nadam_step(params, slots[0], slots[1], grad, n, lr, c.beta1, c.beta2, c.epsilon, t,
-                 st.u_product, threads);
-      break;
+      return nadam_step(params, slots[0], slots[1], grad, n, lr, c.beta1, c.beta2, c.epsilon, t,
+                        st.u_product, threads, l2, n_l2);
   }
+  return 0.0;
 }
 
 }  // namespace nc

@@ -322,14 +322,15 @@ class Trainer {
         net_.loss_backward(c, in, ws.y.data(), sw, rows, T(1.0 / sw_sum), grads, ws, false);
     epoch_metrics_.add(cfg_.metrics, ws.outs.back().data(), ws.y.data(), sw, rows, net_.n_out());
     double penalty = ws.activity;
-    if (cfg_.alpha > 0) {
-      penalty += 0.5 * cfg_.alpha * net_.coef_sq_norm(buf.params) / sw_sum;
-      net_.add_l2_grad(buf.params, grads, T(cfg_.alpha / sw_sum));
-    }
     if (net_.has_penalties())
       penalty += net_.add_penalties(buf.params, grads, cfg_.penalty_per_sample ? 1.0 / sw_sum : 1.0);
-    optimizer_step(cfg_.opt, st.opt, buf.params, buf.slots.data(), grads, net_.n_params(),
-                   current_lr(st), segments_, threads);
+    // scikit-learn's alpha: its gradient and the loss's sum of squares are
+    // taken inside the optimizer's pass over the buffer
+    const double l2 = cfg_.alpha > 0 ? cfg_.alpha / sw_sum : 0.0;
+    const double sq = optimizer_step(cfg_.opt, st.opt, buf.params, buf.slots.data(), grads,
+                                     net_.n_params(), current_lr(st), segments_, threads, l2,
+                                     cfg_.alpha > 0 ? net_.n_coefs() : 0);
+    if (cfg_.alpha > 0) penalty += 0.5 * cfg_.alpha * sq / sw_sum;
     net_.apply_constraints(buf.params);
     return cfg_.report_scale * data_loss / sw_sum + penalty;
   }

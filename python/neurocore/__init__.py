@@ -12,12 +12,16 @@ import os as _os
 
 import scipy_openblas32 as _openblas
 
-# OpenMP threads that spin after a parallel loop steal the cores OpenBLAS needs
-# for the GEMM that follows: measured on 2 cores, libgomp's default spinning made
-# training 8x slower (19.6 s vs 1.6 s for a 100-512-512-1 net) and an L-BFGS fit
-# 25x slower. libgomp reads the policy once, when it loads, so it is set here,
-# before the extension loads it, unless the user chose one.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# One thread pool: the core hands OpenBLAS's parallel work to its OpenMP threads
+# (OpenBLAS's own workers stay asleep). Those threads spin briefly after each
+# parallel region, so back-to-back GEMMs and loops find them awake, then sleep.
+# Measured on 2 cores: libgomp's default 300,000-iteration spin made training
+# 8x slower when OpenBLAS had its own pool (19.6 s vs 1.6 s); sleeping at once
+# made every GEMM pay a wake-up (digits fit 103 ms vs 86 ms, a 50000 x 100
+# regression 1.54 s vs 0.82 s). libgomp reads these once, when it loads, so
+# they are set here, before the extension loads it, unless the user chose.
+if "OMP_WAIT_POLICY" not in _os.environ:
+    _os.environ.setdefault("GOMP_SPINCOUNT", "20000")
 
 # Load OpenBLAS globally before the extension: an installed extension finds it
 # through its RPATH, an editable or in-tree build through this preload.
