@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
@@ -297,9 +298,9 @@ class PyNetwork {
   int64_t n_out() const { return f32_ ? f32_->n_out() : f64_->n_out(); }
 
   py::array predict(const py::object& params, const py::object& X, int n_threads,
-                    const py::object& state) const {
-    return f32_ ? predict_t(*f32_, params, X, n_threads, state)
-                : predict_t(*f64_, params, X, n_threads, state);
+                    const py::object& state, bool check_finite) const {
+    return f32_ ? predict_t(*f32_, params, X, n_threads, state, check_finite)
+                : predict_t(*f64_, params, X, n_threads, state, check_finite);
   }
 
   py::tuple objective(const py::object& params, const py::object& X, const py::object& Y,
@@ -328,16 +329,25 @@ class PyNetwork {
  private:
   template <class T>
   static py::array predict_t(const Network<T>& net, const py::object& params,
-                             const py::object& X, int n_threads, const py::object& state) {
+                             const py::object& X, int n_threads, const py::object& state,
+                             bool check_finite) {
     const T* p = const_ptr<T>(params, net.n_params(), "params");
     const T* st = const_ptr<T>(state, net.n_state(), "state");
     InputView<T> v = input_view<T>(X, net.n_in());
+    if (check_finite) {
+      const T* d = v.sparse() ? v.data : v.dense;
+      const int64_t n = v.sparse() ? v.indptr[v.n_rows] : v.n_rows * v.n_cols;
+      for (int64_t i = 0; i < n; ++i)
+        if (!std::isfinite(d[i])) throw std::invalid_argument("Input X contains NaN or infinity.");
+    }
     Arr<T> out({v.n_rows, net.n_out()});
     T* o = out.mutable_data();
     const int threads = resolve_threads(n_threads);
-    {
+    set_blas_threads(threads);
+    if (v.n_rows * v.n_cols < 4096) {  // a few rows: releasing the GIL costs more than the work
+      net.predict(p, st, v, o, threads);
+    } else {
       py::gil_scoped_release release;
-      set_blas_threads(threads);
       net.predict(p, st, v, o, threads);
     }
     return out;
@@ -513,7 +523,7 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("n_in", &PyNetwork::n_in)
       .def_property_readonly("n_out", &PyNetwork::n_out)
       .def("predict", &PyNetwork::predict, py::arg("params"), py::arg("X"), py::arg("n_threads"),
-           py::arg("state") = py::none())
+           py::arg("state") = py::none(), py::arg("check_finite") = false)
       .def("objective", &PyNetwork::objective, py::arg("params"), py::arg("X"), py::arg("y"),
            py::arg("sample_weight"), py::arg("alpha"), py::arg("report_scale"), py::arg("grad"),
            py::arg("n_threads"), py::arg("seed") = 0, py::arg("penalty_per_sample") = false)

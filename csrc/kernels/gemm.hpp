@@ -4,6 +4,8 @@
 #pragma once
 #include <cblas.h>
 
+#include "../core/simd.hpp"
+
 #include <atomic>
 
 #include <cstdint>
@@ -100,6 +102,57 @@ inline void install_openmp_blas_backend() {
   scipy_openblas_set_threads_callback_function(openmp_blas_backend);
 }
 
+namespace detail {
+
+// The plain loops for tiny products, over restrict pointers so they vectorize;
+// compiled per instruction set (see NC_VECTOR_CLONES).
+template <class T>
+NC_VECTOR_CLONES void small_nn(T* __restrict c, const T* __restrict a, const T* __restrict b,
+                               int64_t m, int64_t n, int64_t k, T alpha) {
+  for (int64_t i = 0; i < m; ++i) {
+    T* ci = c + i * n;
+    for (int64_t p = 0; p < k; ++p) {
+      const T av = alpha * a[i * k + p];
+      const T* bp = b + p * n;
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) ci[j] += av * bp[j];
+    }
+  }
+}
+
+template <class T>
+NC_VECTOR_CLONES void small_tn(T* __restrict c, const T* __restrict a, const T* __restrict b,
+                               int64_t m, int64_t n, int64_t k, T alpha) {
+  for (int64_t p = 0; p < k; ++p) {
+    const T* ap = a + p * m;
+    const T* bp = b + p * n;
+    for (int64_t i = 0; i < m; ++i) {
+      const T av = alpha * ap[i];
+      T* ci = c + i * n;
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) ci[j] += av * bp[j];
+    }
+  }
+}
+
+template <class T>
+NC_VECTOR_CLONES void small_nt(T* __restrict c, const T* __restrict a, const T* __restrict b,
+                               int64_t m, int64_t n, int64_t k, T alpha) {
+  for (int64_t i = 0; i < m; ++i) {
+    const T* ai = a + i * k;
+    T* ci = c + i * n;
+    for (int64_t j = 0; j < n; ++j) {
+      const T* bj = b + j * k;
+      T s = 0;
+#pragma omp simd reduction(+ : s)
+      for (int64_t p = 0; p < k; ++p) s += ai[p] * bj[p];
+      ci[j] += alpha * s;
+    }
+  }
+}
+
+}  // namespace detail
+
 // c (m, n) = alpha * a (m, k) @ b (k, n) + beta * c
 template <class T>
 void gemm_nn(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T alpha = 1,
@@ -109,14 +162,7 @@ void gemm_nn(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T al
     return;
   }
   detail::scale_c(c, m, n, n, beta);
-  for (int64_t i = 0; i < m; ++i) {
-    T* ci = c + i * n;
-    for (int64_t p = 0; p < k; ++p) {
-      const T av = alpha * a[i * k + p];
-      const T* bp = b + p * n;
-      for (int64_t j = 0; j < n; ++j) ci[j] += av * bp[j];
-    }
-  }
+  detail::small_nn(c, a, b, m, n, k, alpha);
 }
 
 // c (m, n) = alpha * a^T @ b + beta * c, with a (k, m) and b (k, n)
@@ -128,15 +174,7 @@ void gemm_tn(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T al
     return;
   }
   detail::scale_c(c, m, n, n, beta);
-  for (int64_t p = 0; p < k; ++p) {
-    const T* ap = a + p * m;
-    const T* bp = b + p * n;
-    for (int64_t i = 0; i < m; ++i) {
-      const T av = alpha * ap[i];
-      T* ci = c + i * n;
-      for (int64_t j = 0; j < n; ++j) ci[j] += av * bp[j];
-    }
-  }
+  detail::small_tn(c, a, b, m, n, k, alpha);
 }
 
 // c (m, n) = alpha * a @ b^T + beta * c, with a (m, k) and b (n, k)
@@ -148,16 +186,7 @@ void gemm_nt(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T al
     return;
   }
   detail::scale_c(c, m, n, n, beta);
-  for (int64_t i = 0; i < m; ++i) {
-    const T* ai = a + i * k;
-    T* ci = c + i * n;
-    for (int64_t j = 0; j < n; ++j) {
-      const T* bj = b + j * k;
-      T s = 0;
-      for (int64_t p = 0; p < k; ++p) s += ai[p] * bj[p];
-      ci[j] += alpha * s;
-    }
-  }
+  detail::small_nt(c, a, b, m, n, k, alpha);
 }
 
 }  // namespace nc

@@ -12,13 +12,8 @@
 #include <cstdint>
 
 #include "../core/parallel.hpp"
+#include "../core/simd.hpp"
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(NEUROCORE_NO_CLONES)
-// compiled for AVX-512, AVX2 and baseline x86-64; the loader picks per CPU
-#define NC_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NC_VECTOR_CLONES
-#endif
 
 namespace nc {
 

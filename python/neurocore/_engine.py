@@ -20,9 +20,12 @@ from .keras import losses as _losses
 from .keras import optimizers as _optimizers
 
 
+_N_CPUS = os.cpu_count() or 1
+
+
 def n_threads(n_jobs=None):
     """Threads for the core: None or -1 = every core, -k = every core but k - 1."""
-    n_cpus = os.cpu_count() or 1
+    n_cpus = _N_CPUS
     if n_jobs is None:
         return n_cpus
     if n_jobs < 0:

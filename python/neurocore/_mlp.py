@@ -72,9 +72,12 @@ def _resolve_dtype(dtype):
     return np.dtype(dtype)
 
 
+_N_CPUS = os.cpu_count() or 1
+
+
 def _resolve_n_jobs(n_jobs):
     """Threads for OpenMP and OpenBLAS: None or -1 means every core, -k every core but k-1."""
-    n_cpus = os.cpu_count() or 1
+    n_cpus = _N_CPUS
     if n_jobs is None:
         return n_cpus
     if n_jobs < 0:
@@ -366,8 +369,11 @@ class BaseMultilayerPerceptron(BaseEstimator):
         return specs
 
     def _network(self):
-        net = getattr(self, "_net", None)
-        if net is None or net.dtype != np.dtype(self._params.dtype).name:
+        d = self.__dict__
+        net = d.get("_net")
+        if net is not None and d.get("_net_dtype") is self._params.dtype:
+            return net
+        if net is None or net.dtype != self._params.dtype.name:
             net = _core.Network(
                 int(self._layer_units[0]),
                 self._layer_specs(),
@@ -375,6 +381,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
                 self._params.dtype.name,
             )
             self._net = net
+        self._net_dtype = self._params.dtype
         return net
 
     def _bind_views(self):
@@ -432,7 +439,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         state = super().__getstate__()
         state = dict(state)
         # views are rebuilt on load; the C++ network is rebuilt lazily
-        for key in ("coefs_", "intercepts_", "_net", "_last_reported_loss"):
+        for key in ("coefs_", "intercepts_", "_net", "_net_dtype", "_last_reported_loss"):
             state.pop(key, None)
         return state
 
@@ -917,20 +924,43 @@ class BaseMultilayerPerceptron(BaseEstimator):
     # prediction
 
     def _forward_pass_fast(self, X, check_input=True):
-        """Output-layer activations for X, computed in C++."""
-        if check_input:
-            X = validate_data(
-                self,
-                X,
-                accept_sparse=["csr", "csc"],
-                reset=False,
-                dtype=self._params.dtype,
-                order="C",
-            )
-        Xc = self._prepare_X(X)
+        """Output-layer activations for X, computed in C++.
+
+        A plain 2-d float ndarray of the fitted width, for an estimator fitted
+        without feature names, goes straight to the core (which rejects NaN
+        and infinity itself); anything else is validated by scikit-learn.
+        """
+        check_finite = False
+        d = self.__dict__
+        if (
+            check_input
+            and type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype.kind == "f"
+            and X.shape[0] > 0
+            and X.shape[1] == d["n_features_in_"]
+            and "feature_names_in_" not in d
+        ):
+            Xc = np.ascontiguousarray(X, dtype=d["_params"].dtype)
+            check_finite = True
+        else:
+            if check_input:
+                X = validate_data(
+                    self,
+                    X,
+                    accept_sparse=["csr", "csc"],
+                    reset=False,
+                    dtype=self._params.dtype,
+                    order="C",
+                )
+            Xc = self._prepare_X(X)
         return self._network().predict(
-            self._params, Xc, _resolve_n_jobs(self.n_jobs), getattr(self, "_state", None)
+            d["_params"], Xc, _resolve_n_jobs(self.n_jobs), d.get("_state"), check_finite
         )
+
+    def _check_fitted(self):
+        if "_params" not in self.__dict__:
+            check_is_fitted(self)
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         y_pred = self._predict(X, check_input=False)
@@ -1327,15 +1357,18 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y : ndarray, shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
         y_pred = self._forward_pass_fast(X, check_input=check_input)
-        if self.n_outputs_ == 1:
-            y_pred = y_pred.ravel()
         # hinge outputs are margins: the decision boundary is 0
-        threshold = 0.0 if self.loss in ("hinge", "squared_hinge") else None
+        threshold = 0.0 if self.loss in ("hinge", "squared_hinge") else 0.5
+        kind = self._label_binarizer.y_type_
+        if kind == "multiclass":  # as LabelBinarizer.inverse_transform, without its overhead
+            return self.classes_.take(y_pred.argmax(axis=1))
+        if kind == "binary":
+            return self.classes_.take((y_pred.ravel() > threshold).astype(np.intp))
         return self._label_binarizer.inverse_transform(y_pred, threshold=threshold)
 
     def _score(self, X, y, sample_weight=None):
@@ -1411,7 +1444,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             The predicted probability of the sample for each class in the model,
             where classes are ordered as they are in ``self.classes_``.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         y_pred = self._forward_pass_fast(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
@@ -1593,7 +1626,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         return self._predict(X)
 
     def _predict(self, X, check_input=True):

@@ -164,9 +164,17 @@ class _BaseNeuralNet(BaseEstimator):
         return Xc
 
     def _outputs(self, X):
-        check_is_fitted(self)
-        Xc = self._prepare_X(X)
-        return self._net.core.predict(self._net.params, Xc, _engine.n_threads(self.n_jobs), self._net.state)
+        if "_net" not in self.__dict__:
+            check_is_fitted(self)
+        check_finite = False
+        if (type(X) is np.ndarray and X.ndim == 2 and X.dtype.kind == "f" and X.shape[0] > 0
+                and X.shape[1] == self.n_features_in_ and "feature_names_in_" not in self.__dict__):
+            Xc = np.ascontiguousarray(X, dtype=np.dtype(self.dtype))  # the core checks finiteness
+            check_finite = True
+        else:
+            Xc = self._prepare_X(X)
+        return self._net.core.predict(self._net.params, Xc, _engine.n_threads(self.n_jobs),
+                                      self._net.state, check_finite)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
