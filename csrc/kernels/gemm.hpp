@@ -138,6 +138,17 @@ NC_VECTOR_CLONES void small_tn(T* __restrict c, const T* __restrict a, const T* 
 template <class T>
 NC_VECTOR_CLONES void small_nt(T* __restrict c, const T* __restrict a, const T* __restrict b,
                                int64_t m, int64_t n, int64_t k, T alpha) {
+  if (k < 16) {  // short dot products: run along the output row instead
+    for (int64_t i = 0; i < m; ++i) {
+      T* ci = c + i * n;
+      for (int64_t p = 0; p < k; ++p) {
+        const T av = alpha * a[i * k + p];
+#pragma omp simd
+        for (int64_t j = 0; j < n; ++j) ci[j] += av * b[j * k + p];
+      }
+    }
+    return;
+  }
   for (int64_t i = 0; i < m; ++i) {
     const T* ai = a + i * k;
     T* ci = c + i * n;
