@@ -343,7 +343,7 @@ class PyNetwork {
     Arr<T> out({v.n_rows, net.n_out()});
     T* o = out.mutable_data();
     const int threads = resolve_threads(n_threads);
-    set_blas_threads(threads);
+    set_blas_threads(blas_threads_for(net.max_gemm_flops(std::min<int64_t>(v.n_rows, 512)), threads));
     if (v.n_rows * v.n_cols < 4096) {  // a few rows: releasing the GIL costs more than the work
       net.predict(p, st, v, o, threads);
     } else {
@@ -367,7 +367,7 @@ class PyNetwork {
     std::pair<double, double> r;
     {
       py::gil_scoped_release release;
-      set_blas_threads(threads);
+      set_blas_threads(blas_threads_for(net.max_gemm_flops(std::min<int64_t>(v.n_rows, 1024)), threads));
       r = full_objective(net, p, v, y, w, alpha, report_scale, g, threads, seed, penalty_per_sample);
     }
     return py::make_tuple(r.first, r.second);
@@ -388,7 +388,7 @@ class PyNetwork {
     std::pair<double, std::vector<double>> r;
     {
       py::gil_scoped_release release;
-      set_blas_threads(threads);
+      set_blas_threads(blas_threads_for(net.max_gemm_flops(std::min<int64_t>(v.n_rows, 512)), threads));
       Workspace<T> ws;
       r = evaluate_rows(net, p, st, v, nullptr, v.n_rows, y, w, ms, keras_weighting, threads, ws);
     }
@@ -450,7 +450,7 @@ class PyNetwork {
     }
     Trainer<T> trainer(net, cfg);
     py::gil_scoped_release release;
-    set_blas_threads(cfg.threads);
+    set_blas_threads(blas_threads_for(net.max_gemm_flops(std::min<int64_t>(cfg.batch_size, d.n_train)), cfg.threads));
     trainer.fit(d, buf, state, cb, check_signals);
   }
 

@@ -18,28 +18,32 @@ namespace nc {
 // Below this many multiply-adds a plain loop beats the BLAS call.
 constexpr int64_t kSmallGemmFlops = 24 * 24 * 24;
 
-// The thread count the fit asked for, and the one OpenBLAS has now.
-inline std::atomic<int>& blas_threads_wanted() {
-  static std::atomic<int> v{1};
-  return v;
-}
+// The thread count OpenBLAS was last given (set per fit or predict, not per call:
+// changing it is expensive, and toggling it per GEMM cost a whole 2x speed-up).
 inline std::atomic<int>& blas_threads_current() {
   static std::atomic<int> v{-1};
   return v;
 }
 
-inline void set_blas_threads(int n) { blas_threads_wanted() = n < 1 ? 1 : n; }
+inline void set_blas_threads(int n) {
+  n = n < 1 ? 1 : n;
+  if (blas_threads_current().exchange(n) != n) scipy_openblas_set_num_threads(n);
+}
 inline int get_blas_threads() { return scipy_openblas_get_num_threads(); }
 
-// GEMMs below this many flops run on the calling thread alone: waking
-// OpenBLAS's worker costs more than it saves, and a worker left spinning after
-// a small product slows the serial work that follows (measured: see issue 4).
+// A call whose largest GEMM is below this many flops runs OpenBLAS on one
+// thread: waking threads costs more than it saves (measured: see issue 4).
 inline int64_t& blas_parallel_min_flops() {
   static int64_t v = [] {
     const char* e = std::getenv("NEUROCORE_BLAS_PARALLEL_MIN_FLOPS");
     return e ? std::atoll(e) : int64_t(8) << 20;
   }();
   return v;
+}
+
+// The BLAS threads for a call whose largest product has `max_flops`.
+inline int blas_threads_for(int64_t max_flops, int threads) {
+  return max_flops >= blas_parallel_min_flops() ? threads : 1;
 }
 
 namespace detail {
@@ -50,11 +54,8 @@ inline blasint to_blas(int64_t v) {
   return static_cast<blasint>(v);
 }
 
-// Runs f with OpenBLAS limited to one thread when the product is small.
 template <class F>
-inline void with_blas_threads_for(int64_t flops, F&& f) {
-  const int want = flops >= blas_parallel_min_flops() ? blas_threads_wanted().load() : 1;
-  if (blas_threads_current().exchange(want) != want) scipy_openblas_set_num_threads(want);
+inline void with_blas_threads_for(int64_t, F&& f) {
   f();
 }
 
@@ -93,6 +94,11 @@ inline void scale_c(T* c, int64_t m, int64_t n, int64_t ldc, T beta) {
 // core, so no OpenBLAS worker spins while our loops run (set once at import).
 inline void openmp_blas_backend(int /*sync*/, openblas_dojob_callback dojob, int numjobs,
                                 size_t jobdata_elsize, void* jobdata, int dojob_data) {
+  if (numjobs < 2) {
+    for (int i = 0; i < numjobs; ++i)
+      dojob(i, static_cast<char*>(jobdata) + size_t(i) * jobdata_elsize, dojob_data);
+    return;
+  }
 #pragma omp parallel for num_threads(numjobs) schedule(static, 1)
   for (int i = 0; i < numjobs; ++i)
     dojob(i, static_cast<char*>(jobdata) + size_t(i) * jobdata_elsize, dojob_data);
