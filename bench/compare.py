@@ -285,12 +285,12 @@ def table(results):
     fits = results["fits"]
     for f in fits:
         ref = {g["library"]: g["seconds"] for g in fits if g["workload"] == f["workload"] and g["threads"] == f["threads"]}
-        vs_sk = ref.get("scikit-learn", float("nan")) / f["seconds"]
-        vs_pt = ref.get("pytorch", float("nan")) / f["seconds"]
+        vs_sk = f"{ref['scikit-learn'] / f['seconds']:.1f}x" if "scikit-learn" in ref else "-"
+        vs_pt = f"{ref['pytorch'] / f['seconds']:.2f}x" if "pytorch" in ref else "-"
         mem = "-" if f["peak_memory_mib"] is None else f"{f['peak_memory_mib']:.0f} MiB"
         lines.append(
             f"| {f['workload']} | {f['threads']} | {f['library']} | {_fmt_time(f['seconds'])} | "
-            f"{vs_sk:.1f}x | {vs_pt:.2f}x | {f['gflops']:.1f} | {f['fraction_of_peak'] * 100:.0f}% | {mem} | {f['score']:.3f} |")
+            f"{vs_sk} | {vs_pt} | {f['gflops']:.1f} | {f['fraction_of_peak'] * 100:.0f}% | {mem} | {f['score']:.3f} |")
     if results["predict"]:
         lines.append("\n| predict (digits model) | threads | one row | 10000 rows |")
         lines.append("|---|---:|---:|---:|")
