@@ -38,21 +38,22 @@ inline double sign(double v) { return double((v > 0) - (v < 0)); }
 // Writes softmax(z) into p.
 template <class T>
 inline double softmax_xent_row(const T* z, const T* y, int64_t k, T* p, T* g) {
-  double mx = z[0];
-  for (int64_t j = 1; j < k; ++j) mx = std::max(mx, double(z[j]));
-  double se = 0, ysum = 0, yz = 0;
-  for (int64_t j = 0; j < k; ++j) {
-    se += std::exp(double(z[j]) - mx);
-    ysum += y[j];
-    yz += double(y[j]) * z[j];
-  }
-  const double loss = (mx + std::log(se)) * ysum - yz;
-  // probabilities as scikit-learn's softmax computes them: exp(z - max) / sum
-  const T mxT = T(mx);
+  T mxT = z[0];
+  for (int64_t j = 1; j < k; ++j) mxT = std::max(mxT, z[j]);
+  // each exponential once, in the compute precision; sums in double
   T sum = 0;
-  for (int64_t j = 0; j < k; ++j) sum += std::exp(z[j] - mxT);
+  double ysum = 0, yz = 0;
   for (int64_t j = 0; j < k; ++j) {
-    const T pj = std::exp(z[j] - mxT) / sum;
+    const T e = std::exp(z[j] - mxT);
+    ysum += y[j];
+    yz += double(y[j]) * z[j];  // before p[j] is written: p may alias z
+    if (p) p[j] = e;
+    sum += e;
+  }
+  const double loss = (double(mxT) + std::log(double(sum))) * ysum - yz;
+  // probabilities as scikit-learn's softmax computes them: exp(z - max) / sum
+  for (int64_t j = 0; j < k; ++j) {
+    const T pj = (p ? p[j] : std::exp(z[j] - mxT)) / sum;
     if (g) g[j] = T(double(pj) * ysum - y[j]);
     if (p) p[j] = pj;
   }
@@ -80,8 +81,11 @@ inline double fused_row(Loss kind, T* z, const T* y, int64_t k, T* g) {
       // scikit-learn sums over outputs, Keras averages
       const double m = kind == Loss::BinaryCrossentropy ? 1.0 / double(k) : 1.0;
       for (int64_t j = 0; j < k; ++j) {
-        s += softplus(double(z[j])) - double(y[j]) * z[j];
-        z[j] = logistic(z[j]);
+        // one exponential serves the loss and the probability:
+        // softplus(z) = max(z, 0) + log1p(e), sigmoid(z) = 1 / (1 + e) or e / (1 + e)
+        const T zj = z[j], e = std::exp(-std::abs(zj));
+        s += double(std::max(zj, T(0)) + std::log1p(e)) - double(y[j]) * zj;
+        z[j] = zj >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
         if (g) g[j] = T(m * (double(z[j]) - y[j]));
       }
       return m * s;
