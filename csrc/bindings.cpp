@@ -186,7 +186,6 @@ std::vector<MetricSpec> parse_metrics(const py::object& o) {
   return out;
 }
 
-template <class T>
 TrainConfig parse_config(const py::dict& d) {
   TrainConfig c;
   c.opt.kind = parse_optimizer(d["optimizer"].cast<std::string>());
@@ -401,7 +400,7 @@ class PyNetwork {
                     const py::object& Y, const py::object& sw, const py::object& train_idx,
                     const py::object& val_idx, const py::dict& config, TrainState& state,
                     const py::object& on_epoch, const py::object& net_state) {
-    const TrainConfig cfg = parse_config<T>(config);
+    const TrainConfig cfg = parse_config(config);
     const int64_t P = net.n_params();
     TrainBuffers<T> buf;
     buf.params = mutable_ptr<T>(params, P, "params");

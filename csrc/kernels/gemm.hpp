@@ -54,26 +54,17 @@ inline blasint to_blas(int64_t v) {
   return static_cast<blasint>(v);
 }
 
-template <class F>
-inline void with_blas_threads_for(int64_t, F&& f) {
-  f();
-}
-
 inline void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k,
                       float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
                       float beta, float* c, int64_t ldc) {
-  with_blas_threads_for(2 * m * n * k, [&] {
-    scipy_cblas_sgemm(CblasRowMajor, ta, tb, to_blas(m), to_blas(n), to_blas(k), alpha, a,
-                      to_blas(lda), b, to_blas(ldb), beta, c, to_blas(ldc));
-  });
+  scipy_cblas_sgemm(CblasRowMajor, ta, tb, to_blas(m), to_blas(n), to_blas(k), alpha, a,
+                    to_blas(lda), b, to_blas(ldb), beta, c, to_blas(ldc));
 }
 inline void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k,
                       double alpha, const double* a, int64_t lda, const double* b, int64_t ldb,
                       double beta, double* c, int64_t ldc) {
-  with_blas_threads_for(2 * m * n * k, [&] {
-    scipy_cblas_dgemm(CblasRowMajor, ta, tb, to_blas(m), to_blas(n), to_blas(k), alpha, a,
-                      to_blas(lda), b, to_blas(ldb), beta, c, to_blas(ldc));
-  });
+  scipy_cblas_dgemm(CblasRowMajor, ta, tb, to_blas(m), to_blas(n), to_blas(k), alpha, a,
+                    to_blas(lda), b, to_blas(ldb), beta, c, to_blas(ldc));
 }
 
 template <class T>

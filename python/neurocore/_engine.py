@@ -9,13 +9,13 @@ the learning rate or stop.
 
 import math
 import os
-import sys
 import time
 
 import numpy as np
 import scipy.sparse as sp
 
 from . import _core
+from .keras import layers as _layers
 from .keras import losses as _losses
 from .keras import optimizers as _optimizers
 
@@ -35,15 +35,23 @@ def n_threads(n_jobs=None):
     return int(n_jobs)
 
 
+def to_core(X, dtype):
+    """X as the C++ core takes it, unchecked: C-contiguous 2-d floats, or a CSR tuple
+    (data, int64 indices, int64 indptr, n_rows, n_cols)."""
+    if sp.issparse(X):
+        X = X.tocsr()
+        return (np.ascontiguousarray(X.data, dtype=dtype), np.ascontiguousarray(X.indices, dtype=np.int64),
+                np.ascontiguousarray(X.indptr, dtype=np.int64), X.shape[0], X.shape[1])
+    return np.ascontiguousarray(X, dtype=dtype)
+
+
 def as_features(X, dtype, n_features=None, what="x"):
     """X as the core takes it: C-contiguous 2-d floats (or a CSR tuple), checked."""
     if sp.issparse(X):
-        X = X.tocsr().astype(dtype)
-        if not np.isfinite(X.data).all():
+        Xc = to_core(X, dtype)
+        if not np.isfinite(Xc[0]).all():
             raise ValueError(f"{what} contains NaN or infinity")
-        shape = X.shape
-        Xc = (np.ascontiguousarray(X.data), X.indices.astype(np.int64), X.indptr.astype(np.int64),
-              shape[0], shape[1])
+        shape = (Xc[3], Xc[4])
     else:
         try:
             arr = np.asarray(X, dtype=dtype)
@@ -200,7 +208,7 @@ class Network:
             for v in by_layer.get(i, []):
                 n = int(np.prod(v["shape"]))
                 out.append(("params", v["offset"], n, tuple(v["shape"])))
-            if type(layer).__name__ == "BatchNormalization":
+            if isinstance(layer, _layers.BatchNormalization):
                 width = self._layer_width(i)
                 out.append(("state", state_off, width, (width,)))
                 out.append(("state", state_off + width, width, (width,)))
@@ -249,7 +257,7 @@ def _check_weights(sample_weight, n, dtype):
     return np.ascontiguousarray(sw, dtype=dtype)
 
 
-def class_weights_to_sample_weights(class_weight, Y, loss_name, sparse_labels=None):
+def class_weights_to_sample_weights(class_weight, Y):
     """Per-sample weights from a {class index: weight} dict (Keras's class_weight)."""
     if Y.shape[1] > 1:
         classes = Y.argmax(axis=1)
@@ -365,6 +373,3 @@ class Trainer:
             )
         return int(state.n_iter)
 
-
-def print_flush(*args):
-    print(*args, file=sys.stdout, flush=True)

@@ -43,7 +43,7 @@ from sklearn.utils.validation import (
 )
 from threadpoolctl import threadpool_limits
 
-from . import _core
+from . import _core, _engine
 from ._activations import ACTIVATION_NAMES, activation_spec
 from .keras.callbacks import CallbackList as _CallbackList
 
@@ -72,17 +72,7 @@ def _resolve_dtype(dtype):
     return np.dtype(dtype)
 
 
-_N_CPUS = os.cpu_count() or 1
-
-
-def _resolve_n_jobs(n_jobs):
-    """Threads for OpenMP and OpenBLAS: None or -1 means every core, -k every core but k-1."""
-    n_cpus = _N_CPUS
-    if n_jobs is None:
-        return n_cpus
-    if n_jobs < 0:
-        return max(1, n_cpus + 1 + n_jobs)
-    return int(n_jobs)
+_resolve_n_jobs = _engine.n_threads  # None or -1: every core; -k: every core but k - 1
 
 
 def _lbfgs_iprint_options(iprint):
@@ -456,16 +446,18 @@ class BaseMultilayerPerceptron(BaseEstimator):
 
     def _prepare_X(self, X):
         """X as the C++ core takes it: C-contiguous dense, or a CSR tuple."""
-        if sp.issparse(X):
-            X = X.tocsr()
-            return (
-                np.ascontiguousarray(X.data, dtype=self._params.dtype),
-                np.ascontiguousarray(X.indices, dtype=np.int64),
-                np.ascontiguousarray(X.indptr, dtype=np.int64),
-                X.shape[0],
-                X.shape[1],
-            )
-        return np.ascontiguousarray(X, dtype=self._params.dtype)
+        return _engine.to_core(X, self._params.dtype)
+
+    def _new_buffers(self, dtype):
+        """Zeroed parameters (batch-norm scales at 1) and the network's starting state."""
+        self._params = np.empty(0, dtype=dtype)  # tells _network the dtype
+        self._net = None
+        net = self._network()
+        params = np.zeros(net.n_params, dtype=dtype)
+        for v in net.variables():
+            if v["name"] == "gamma":
+                params[v["offset"]:v["offset"] + v["shape"][0]] = 1.0
+        return params, net.initial_state()
 
     def _output_activation(self):
         if not is_classifier(self):
@@ -489,14 +481,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         self.out_activation_ = self._output_activation()
 
         n_coefs = sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
-        self._params = np.empty(0, dtype=dtype)  # for _network's dtype
-        self._net = None
-        net = self._network()
-        params = np.zeros(net.n_params, dtype=dtype)
-        for v in net.variables():  # batch-norm scales start at 1 (offsets at 0)
-            if v["name"] == "gamma":
-                params[v["offset"]:v["offset"] + v["shape"][0]] = 1.0
-        self._state = net.initial_state()
+        params, self._state = self._new_buffers(dtype)
         # scikit-learn's Glorot-uniform initialisation, drawn in its order (the
         # bound is sqrt(2 / fan) for logistic layers, sqrt(6 / fan) otherwise;
         # the output layer follows the last hidden layer, as in scikit-learn)
@@ -543,14 +528,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         self._layer_units = list(layer_units)
         if not hasattr(self, "out_activation_"):
             self.out_activation_ = self._output_activation()
-        self._params = np.empty(0, dtype=dtype)
-        self._net = None
-        net = self._network()
-        self._params = np.zeros(net.n_params, dtype=dtype)
-        for v in net.variables():
-            if v["name"] == "gamma":
-                self._params[v["offset"]:v["offset"] + v["shape"][0]] = 1.0
-        self._state = net.initial_state()
+        self._params, self._state = self._new_buffers(dtype)
         self.coefs_, self.intercepts_ = coefs, intercepts
         self._sync_user_params()
         self._best_params = self._params.copy()
@@ -885,9 +863,6 @@ class BaseMultilayerPerceptron(BaseEstimator):
                 "reached and the optimization hasn't converged yet." % self.max_iter,
                 ConvergenceWarning,
             )
-
-    def _epoch_printer(self):
-        return self._epoch_hook(None, None)
 
     def _epoch_hook(self, handle, callbacks):
         """The per-epoch call from C++: scikit-learn's verbose lines, then callbacks.

@@ -205,7 +205,7 @@ class Sequential:
         Y = _engine.prepare_targets(y, net.n_out, net.loss_name, net.sparse, self.dtype, shape[0])
         sw = None if sample_weight is None else _engine._check_weights(sample_weight, shape[0], np.float64)
         if class_weight is not None:
-            cw = _engine.class_weights_to_sample_weights(class_weight, Y, net.loss_name)
+            cw = _engine.class_weights_to_sample_weights(class_weight, Y)
             sw = cw if sw is None else sw * cw
         n = shape[0]
         val_idx = np.empty(0, dtype=np.int64)
