@@ -113,27 +113,35 @@ inline void for_rows(int64_t rows, int64_t cols, int threads, F&& f) {
 
 // z (rows, cols) <- act(z + bias); bias (cols) may be null. If keep is not
 // null it receives the pre-activation z + bias (for derivatives that need x).
+// Rows are cut into one range per thread; the activation is chosen once per
+// range, not per row (a tiny network's rows are a few floats long).
 template <class T>
 void bias_activation(T* z, const T* bias, int64_t rows, int64_t cols, const ActSpec& a,
                      int threads, T* keep = nullptr) {
-  for_rows<T>(rows, cols, threads, [&](int64_t i) {
-    T* zi = z + i * cols;
+  parallel_ranges(rows, rows * cols, threads, [&](int64_t r0, int64_t r1, int) {
     if (bias) {
-      for (int64_t j = 0; j < cols; ++j) zi[j] += bias[j];
+      for (int64_t i = r0; i < r1; ++i) {
+        T* zi = z + i * cols;
+        for (int64_t j = 0; j < cols; ++j) zi[j] += bias[j];
+      }
     }
-    if (keep) std::copy(zi, zi + cols, keep + i * cols);
+    if (keep) std::copy(z + r0 * cols, z + r1 * cols, keep + r0 * cols);
+    T* zr = z + r0 * cols;
+    const int64_t n = (r1 - r0) * cols;
     switch (a.kind) {
       case Act::Identity: break;
       case Act::Relu:
         if (a.plain_relu()) {
-          for (int64_t j = 0; j < cols; ++j) zi[j] = zi[j] > T(0) ? zi[j] : T(0);
+          for (int64_t j = 0; j < n; ++j) zr[j] = zr[j] > T(0) ? zr[j] : T(0);
         } else {
-          for (int64_t j = 0; j < cols; ++j) zi[j] = act_forward(a, zi[j]);
+          for (int64_t j = 0; j < n; ++j) zr[j] = act_forward(a, zr[j]);
         }
         break;
-      case Act::Softmax: softmax_row(zi, cols); break;
+      case Act::Softmax:
+        for (int64_t i = r0; i < r1; ++i) softmax_row(z + i * cols, cols);
+        break;
       default:
-        for (int64_t j = 0; j < cols; ++j) zi[j] = act_forward(a, zi[j]);
+        for (int64_t j = 0; j < n; ++j) zr[j] = act_forward(a, zr[j]);
     }
   });
 }
@@ -145,32 +153,36 @@ template <class T>
 void activation_backward(T* delta, const T* y, const T* x, int64_t rows, int64_t cols,
                          const ActSpec& a, int threads) {
   if (a.kind == Act::Identity) return;
-  for_rows<T>(rows, cols, threads, [&](int64_t i) {
-    T* di = delta + i * cols;
-    const T* yi = y + i * cols;
-    const T* xi = x ? x + i * cols : yi;
+  parallel_ranges(rows, rows * cols, threads, [&](int64_t r0, int64_t r1, int) {
+    T* d = delta + r0 * cols;
+    const T* yr = y + r0 * cols;
+    const T* xr = x ? x + r0 * cols : yr;
+    const int64_t n = (r1 - r0) * cols;
     switch (a.kind) {
       case Act::Relu:
         if (a.plain_relu()) {
-          for (int64_t j = 0; j < cols; ++j) di[j] = yi[j] > T(0) ? di[j] : T(0);
+          for (int64_t j = 0; j < n; ++j) d[j] = yr[j] > T(0) ? d[j] : T(0);
         } else {
-          for (int64_t j = 0; j < cols; ++j) di[j] *= act_derivative(a, xi[j], yi[j]);
+          for (int64_t j = 0; j < n; ++j) d[j] *= act_derivative(a, xr[j], yr[j]);
         }
         break;
       case Act::Tanh:
-        for (int64_t j = 0; j < cols; ++j) di[j] *= T(1) - yi[j] * yi[j];
+        for (int64_t j = 0; j < n; ++j) d[j] *= T(1) - yr[j] * yr[j];
         break;
       case Act::Logistic:
-        for (int64_t j = 0; j < cols; ++j) di[j] *= yi[j] * (T(1) - yi[j]);
+        for (int64_t j = 0; j < n; ++j) d[j] *= yr[j] * (T(1) - yr[j]);
         break;
-      case Act::Softmax: {  // Jacobian-vector product: y * (d - <d, y>)
-        T dot = 0;
-        for (int64_t j = 0; j < cols; ++j) dot += di[j] * yi[j];
-        for (int64_t j = 0; j < cols; ++j) di[j] = yi[j] * (di[j] - dot);
+      case Act::Softmax:  // Jacobian-vector product per row: y * (d - <d, y>)
+        for (int64_t i = 0; i < r1 - r0; ++i) {
+          T* di = d + i * cols;
+          const T* yi = yr + i * cols;
+          T dot = 0;
+          for (int64_t j = 0; j < cols; ++j) dot += di[j] * yi[j];
+          for (int64_t j = 0; j < cols; ++j) di[j] = yi[j] * (di[j] - dot);
+        }
         break;
-      }
       default:
-        for (int64_t j = 0; j < cols; ++j) di[j] *= act_derivative(a, xi[j], yi[j]);
+        for (int64_t j = 0; j < n; ++j) d[j] *= act_derivative(a, xr[j], yr[j]);
     }
   });
 }

@@ -326,6 +326,44 @@ inline float* pack_buffer(int64_t size) {
   return buf.data();
 }
 
+// Packing loops written out, not left to memcpy/memset: a tiny network's step
+// packs ~100 rows of a few floats, and the library calls cost more than the copy.
+#define NC_NO_LIBC_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+
+// dst (k rows of ldd) = src (k rows of lds), n floats each, zero-padded to ldd.
+NC_NO_LIBC_LOOPS inline void copy_rows(float* __restrict dst, int64_t ldd,
+                                       const float* __restrict src, int64_t lds, int64_t n,
+                                       int64_t k) {
+  for (int64_t p = 0; p < k; ++p) {
+    float* d = dst + p * ldd;
+    const float* s = src + p * lds;
+    for (int64_t j = 0; j < n; ++j) d[j] = s[j];
+    for (int64_t j = n; j < ldd; ++j) d[j] = 0.f;
+  }
+}
+
+// columns [n, ldd) of dst (k rows of ldd) = 0
+NC_NO_LIBC_LOOPS inline void zero_pad(float* dst, int64_t ldd, int64_t n, int64_t k) {
+  for (int64_t p = 0; p < k; ++p)
+    for (int64_t j = n; j < ldd; ++j) dst[p * ldd + j] = 0.f;
+}
+#undef NC_NO_LIBC_LOOPS
+
+// dst[p * ldd + j] = src[j * lds + p] for j < n, p < k: whole 16 x 16 blocks
+// with fixed bounds (unrolled into shuffles), then the edges.
+NC_VECTOR_CLONES inline void transpose(float* __restrict dst, int64_t ldd, const float* __restrict src,
+                                       int64_t lds, int64_t n, int64_t k) {
+  constexpr int64_t Bk = 16;
+  const int64_t n0 = n / Bk * Bk, k0 = k / Bk * Bk;
+  for (int64_t j0 = 0; j0 < n0; j0 += Bk)
+    for (int64_t p0 = 0; p0 < k0; p0 += Bk)
+      for (int64_t p = 0; p < Bk; ++p)
+#pragma omp simd
+        for (int64_t j = 0; j < Bk; ++j) dst[(p0 + p) * ldd + j0 + j] = src[(j0 + j) * lds + p0 + p];
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t p = (j < n0 ? k0 : 0); p < k; ++p) dst[p * ldd + j] = src[j * lds + p];
+}
+
 // c (m, n) = alpha * op(A) @ op(B) + beta * c. op(B)[p][j] = b[p * bps + j * bjs].
 inline void run(float* c, const float* a, int64_t ars, int64_t acs, const float* b, int64_t bps,
                 int64_t bjs, int64_t m, int64_t n, int64_t k, float alpha, float beta,
@@ -337,16 +375,10 @@ inline void run(float* c, const float* a, int64_t ars, int64_t acs, const float*
   if (!(bjs == 1 && ldb == n)) {  // pack unless op(B) is already whole rows of blocks
     float* buf = pack_buffer(k * ldb);
     if (bjs == 1) {
-      for (int64_t p = 0; p < k; ++p) {
-        std::memcpy(buf + p * ldb, b + p * bps, sizeof(float) * size_t(n));
-        std::memset(buf + p * ldb + n, 0, sizeof(float) * size_t(ldb - n));
-      }
-    } else {  // op(B) = B^T: transpose in blocks of 8 x 8
-      for (int64_t p = 0; p < k; ++p) std::memset(buf + p * ldb + n, 0, sizeof(float) * size_t(ldb - n));
-      for (int64_t j0 = 0; j0 < n; j0 += 8)
-        for (int64_t p0 = 0; p0 < k; p0 += 8)
-          for (int64_t j = j0; j < std::min(j0 + 8, n); ++j)
-            for (int64_t p = p0; p < std::min(p0 + 8, k); ++p) buf[p * ldb + j] = b[p * bps + j * bjs];
+      copy_rows(buf, ldb, b, bps, n, k);
+    } else {  // op(B) = B^T
+      zero_pad(buf, ldb, n, k);
+      transpose(buf, ldb, b, bjs, n, k);
     }
     bp = buf;
     ld = ldb;

@@ -45,6 +45,7 @@ from threadpoolctl import threadpool_limits
 
 from . import _core, _engine
 from ._activations import ACTIVATION_NAMES, activation_spec
+from ._validation import FastValidationMixin, validate_xy
 from .keras.callbacks import CallbackList as _CallbackList
 
 # the extra losses: estimator name -> the core's (Keras) loss
@@ -162,7 +163,7 @@ class _MLPCallbackModel:
             pickle.dump(self.estimator, f)
 
 
-class BaseMultilayerPerceptron(BaseEstimator):
+class BaseMultilayerPerceptron(FastValidationMixin, BaseEstimator):
     """Base class for MLP classification and regression.
 
     Warning: This class should not be used directly. Use derived classes instead.
@@ -1279,26 +1280,36 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         )
 
     def _validate_input(self, X, y, incremental, reset, dtype):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=dtype,
-            order="C",
-            reset=reset,
-        )
+        if reset:
+            X, y = validate_xy(self, X, y, dtype, classifier=True)
+        else:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse=["csr", "csc"],
+                multi_output=True,
+                dtype=dtype,
+                order="C",
+                reset=reset,
+            )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
 
         fresh = (not hasattr(self, "classes_")) or (not self.warm_start and not incremental)
         if fresh:
-            kind = type_of_target(y, input_name="y")
+            if type(y) is np.ndarray and y.ndim == 1 and y.dtype.kind in "iub":
+                # type_of_target of integer labels, from their classes alone
+                classes, codes = np.unique(y, return_inverse=True)
+                kind = "binary" if len(classes) <= 2 else "multiclass"
+            else:
+                kind = type_of_target(y, input_name="y")
+                classes = codes = None
             if kind in ("binary", "multiclass") and not sp.issparse(y) and y.ndim == 1:
                 # LabelBinarizer's encoding without its repeated checks (1.2 ms
                 # of a 5 ms fit on small data): the same attributes, the same Y
-                classes, codes = np.unique(y, return_inverse=True)
+                if classes is None:
+                    classes, codes = np.unique(y, return_inverse=True)
                 lb = LabelBinarizer()
                 lb.y_type_, lb.sparse_input_, lb.classes_ = kind, False, classes
                 self._label_binarizer = lb
@@ -1635,17 +1646,20 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         )
 
     def _validate_input(self, X, y, incremental, reset, dtype):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            y_numeric=True,
-            dtype=dtype,
-            order="C",
-            reset=reset,
-        )
+        if reset and type(y) is np.ndarray and y.dtype.kind in "fiu":
+            X, y = validate_xy(self, X, y, dtype, classifier=False)
+        else:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse=["csr", "csc"],
+                multi_output=True,
+                y_numeric=True,
+                dtype=dtype,
+                order="C",
+                reset=reset,
+            )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(y < 0):

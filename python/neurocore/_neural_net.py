@@ -19,6 +19,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _engine
+from ._validation import FastValidationMixin
 from .keras import callbacks as _callbacks
 from .keras import layers as _layers
 from .keras import losses as _losses
@@ -80,7 +81,7 @@ class _ModelHandle:
             pickle.dump(self.estimator, f)
 
 
-class _BaseNeuralNet(BaseEstimator):
+class _BaseNeuralNet(FastValidationMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "layers": [list, tuple],
         "optimizer": [str, _optimizers.Optimizer],
