@@ -6,6 +6,9 @@
 // Never call this inside an OpenMP region.
 #pragma once
 #include <cblas.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "../core/parallel.hpp"
 #include "../core/simd.hpp"
@@ -191,167 +194,149 @@ NC_VECTOR_CLONES void small_nt(T* __restrict c, const T* __restrict a, const T* 
 
 
 // ---------------------------------------------------------------------------
-// The register-tiled float32 kernel. op(B) is packed (or used in place) as k
-// rows of ldb floats, zero-padded to whole vectors; each tile keeps MR rows x
-// NV vectors of C in registers while it runs along k, broadcasting op(A)'s
+// The register-tiled float32 kernel (AVX-512). Each tile keeps 6 rows x 2
+// vectors of C in 12 registers while it runs along k, broadcasting op(A)'s
 // entries: op(A)[i][p] = a[i * ars + p * acs], so A is never copied or
-// transposed. Measured on this project's AVX-512 machine (one thread, GFLOP/s,
-// OpenBLAS pinned to its Haswell kernels by OPENBLAS_CORETYPE): 64x128x64
-// 118 vs 73, 64x64x128 128 vs 71, 64x128x128 146 vs 76; 256x1024x784 91 vs 81.
+// transposed. op(B) is read in place when its rows are contiguous (masked
+// loads at the right edge, so no padding), and transposed into a reused buffer
+// otherwise. Measured on this project's AVX-512 machine, one thread, GFLOP/s
+// against OpenBLAS pinned to its Haswell kernels by OPENBLAS_CORETYPE:
+// 64x128x64 212 vs 73, 64x64x128 219 vs 71, 256x256x256 200 vs ~80.
 namespace tile {
 
-#define NC_ALWAYS_INLINE __attribute__((always_inline)) inline
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(NEUROCORE_NO_TILE_GEMM)
+#define NC_TILE_GEMM 1
+#define NC_AVX512 __attribute__((target("avx512f")))
+#define NC_AVX512_INLINE __attribute__((target("avx512f"), always_inline)) inline
 
-template <int VW, int MR, int NV>
-NC_ALWAYS_INLINE void micro(float* __restrict c, int64_t ldc, const float* __restrict a,
-                            int64_t ars, int64_t acs, const float* __restrict bp, int64_t ldb,
+constexpr int kRows = 6;     // rows of C per tile
+constexpr int kVector = 16;  // floats per register
+
+// C[MR rows, cols] = alpha * op(A)[MR rows] @ op(B)[:, NV vectors] + beta * C.
+// MASKED: the block is narrower than NV whole vectors (loads and stores masked).
+template <int MR, int NV, bool MASKED>
+NC_AVX512_INLINE void micro(float* __restrict c, int64_t ldc, const float* __restrict a,
+                            int64_t ars, int64_t acs, const float* __restrict b, int64_t ldb,
                             int64_t k, int cols, float alpha, float beta) {
-  typedef float V __attribute__((vector_size(VW * 4)));
-  typedef float VU __attribute__((vector_size(VW * 4), aligned(4)));
-  V acc[MR][NV];
+  __m512 acc[MR][NV];
+  __mmask16 mask[NV];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[r][v] = V{};
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) {
+    const int w = cols - v * kVector;
+    mask[v] = w >= kVector ? __mmask16(0xFFFF) : w <= 0 ? __mmask16(0) : __mmask16((1u << w) - 1);
+  }
   for (int64_t p = 0; p < k; ++p) {
-    V b[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) b[v] = *reinterpret_cast<const VU*>(bp + p * ldb + v * VW);
+    __m512 bv[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v)
+      bv[v] = MASKED ? _mm512_maskz_loadu_ps(mask[v], b + p * ldb + v * kVector)
+                     : _mm512_loadu_ps(b + p * ldb + v * kVector);
     const float* ap = a + p * acs;
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
-      const V av = V{} + ap[r * ars];
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] += av * b[v];
+      const __m512 av = _mm512_set1_ps(ap[r * ars]);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
     }
   }
-  if (cols == NV * VW) {
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) {
-        VU* cp = reinterpret_cast<VU*>(c + r * ldc + v * VW);
-        *cp = beta == 0.f ? alpha * acc[r][v] : alpha * acc[r][v] + beta * *cp;
-      }
-  } else {  // the last block of columns: whole vectors, then the rest one by one
-    const int whole = cols / VW, rest = cols % VW;
-    for (int r = 0; r < MR; ++r) {
-      float* cr = c + r * ldc;
-      for (int v = 0; v < whole; ++v) {
-        VU* cp = reinterpret_cast<VU*>(cr + v * VW);
-        *cp = beta == 0.f ? alpha * acc[r][v] : alpha * acc[r][v] + beta * *cp;
-      }
-      if (rest) {
-        float t[VW];
-        std::memcpy(t, &acc[r][whole], sizeof t);
-        float* cv = cr + whole * VW;
-        for (int j = 0; j < rest; ++j) cv[j] = beta == 0.f ? alpha * t[j] : alpha * t[j] + beta * cv[j];
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      float* cp = c + r * ldc + v * kVector;
+      __m512 out = _mm512_mul_ps(va, acc[r][v]);
+      if (MASKED) {
+        if (beta != 0.f) out = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], cp), out);
+        _mm512_mask_storeu_ps(cp, mask[v], out);
+      } else {
+        if (beta != 0.f) out = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cp), out);
+        _mm512_storeu_ps(cp, out);
       }
     }
+}
+
+// One column block of rows [r0, r1): whole tiles, then the remaining rows.
+template <int NV, bool MASKED>
+NC_AVX512_INLINE void column_block(float* c, int64_t ldc, const float* a, int64_t ars,
+                                   int64_t acs, const float* b, int64_t ldb, int64_t r0,
+                                   int64_t r1, int64_t k, int cols, float alpha, float beta) {
+  int64_t i = r0;
+  for (; i + kRows <= r1; i += kRows)
+    micro<kRows, NV, MASKED>(c + i * ldc, ldc, a + i * ars, ars, acs, b, ldb, k, cols, alpha,
+                             beta);
+  float* ci = c + i * ldc;
+  const float* ai = a + i * ars;
+  static_assert(kRows == 6, "the switch below covers 1..5 remaining rows");
+  switch (r1 - i) {
+    case 1: micro<1, NV, MASKED>(ci, ldc, ai, ars, acs, b, ldb, k, cols, alpha, beta); break;
+    case 2: micro<2, NV, MASKED>(ci, ldc, ai, ars, acs, b, ldb, k, cols, alpha, beta); break;
+    case 3: micro<3, NV, MASKED>(ci, ldc, ai, ars, acs, b, ldb, k, cols, alpha, beta); break;
+    case 4: micro<4, NV, MASKED>(ci, ldc, ai, ars, acs, b, ldb, k, cols, alpha, beta); break;
+    case 5: micro<5, NV, MASKED>(ci, ldc, ai, ars, acs, b, ldb, k, cols, alpha, beta); break;
+    default: break;
   }
 }
 
-// Rows [r0, r1) of C, all n columns.
-template <int VW, int MR, int NV>
-NC_ALWAYS_INLINE void rows_block(float* c, int64_t ldc, const float* a, int64_t ars, int64_t acs,
-                                 const float* bp, int64_t ldb, int64_t r0, int64_t r1, int64_t n,
-                                 int64_t k, float alpha, float beta) {
-  constexpr int NR = NV * VW;
-  for (int64_t j = 0; j < n; j += NR) {
-    const int cols = int(std::min<int64_t>(NR, n - j));
-    int64_t i = r0;
-    for (; i + MR <= r1; i += MR)
-      micro<VW, MR, NV>(c + i * ldc + j, ldc, a + i * ars, ars, acs, bp + j, ldb, k, cols, alpha,
-                        beta);
-    float* ci = c + i * ldc + j;
-    const float* ai = a + i * ars;
-    static_assert(MR == 6, "the remainder switch below covers 1..5 rows");
-    switch (r1 - i) {
-      case 1: micro<VW, 1, NV>(ci, ldc, ai, ars, acs, bp + j, ldb, k, cols, alpha, beta); break;
-      case 2: micro<VW, 2, NV>(ci, ldc, ai, ars, acs, bp + j, ldb, k, cols, alpha, beta); break;
-      case 3: micro<VW, 3, NV>(ci, ldc, ai, ars, acs, bp + j, ldb, k, cols, alpha, beta); break;
-      case 4: micro<VW, 4, NV>(ci, ldc, ai, ars, acs, bp + j, ldb, k, cols, alpha, beta); break;
-      case 5: micro<VW, 5, NV>(ci, ldc, ai, ars, acs, bp + j, ldb, k, cols, alpha, beta); break;
-      default: break;
-    }
-  }
-}
-
-constexpr int kRows = 6;     // MR: rows of C per tile
-constexpr int kVector = 16;  // floats per AVX-512 register
-
-// The AVX-512 entry: 6 x 32 tiles (12 accumulators), or 6 x 16 for narrow C.
-__attribute__((target("avx512f"))) inline void rows_avx512(
-    float* c, int64_t ldc, const float* a, int64_t ars, int64_t acs, const float* bp,
-    int64_t ldb, int64_t r0, int64_t r1, int64_t n, int64_t k, float alpha, float beta) {
-  if (n <= kVector)
-    rows_block<kVector, kRows, 1>(c, ldc, a, ars, acs, bp, ldb, r0, r1, n, k, alpha, beta);
+// Rows [r0, r1) of C (m, n), all n columns: blocks of 32 columns, then the
+// right edge as one or two (masked) vectors.
+NC_AVX512 inline void rows_avx512(float* c, int64_t ldc, const float* a, int64_t ars,
+                                  int64_t acs, const float* b, int64_t ldb, int64_t r0,
+                                  int64_t r1, int64_t n, int64_t k, float alpha, float beta) {
+  constexpr int NR = 2 * kVector;
+  int64_t j = 0;
+  for (; j + NR <= n; j += NR)
+    column_block<2, false>(c + j, ldc, a, ars, acs, b + j, ldb, r0, r1, k, NR, alpha, beta);
+  const int rest = int(n - j);
+  if (rest == 0) return;
+  if (rest == kVector)
+    column_block<1, false>(c + j, ldc, a, ars, acs, b + j, ldb, r0, r1, k, rest, alpha, beta);
+  else if (rest < kVector)
+    column_block<1, true>(c + j, ldc, a, ars, acs, b + j, ldb, r0, r1, k, rest, alpha, beta);
   else
-    rows_block<kVector, kRows, 2>(c, ldc, a, ars, acs, bp, ldb, r0, r1, n, k, alpha, beta);
+    column_block<2, true>(c + j, ldc, a, ars, acs, b + j, ldb, r0, r1, k, rest, alpha, beta);
 }
-#undef NC_ALWAYS_INLINE
 
 inline bool available() {
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(NEUROCORE_NO_TILE_GEMM)
   static const bool ok = [] {
     const char* e = std::getenv("NEUROCORE_TILE_GEMM");
     if (e && e[0] == '0') return false;
     return bool(__builtin_cpu_supports("avx512f"));
   }();
   return ok;
-#else
-  return false;
-#endif
 }
+#else
+inline bool available() { return false; }
+#endif
 
-// The products the tile kernel takes: op(B) small enough to stay in L2 once
-// packed, and C at least 8 wide unless the product is tiny (a narrow C wastes
-// vector lanes, which only pays while the whole product is a few thousand
-// multiply-adds: 32x20 @ 20x1 takes 0.05 us this way, 0.3 us as dot products).
-constexpr int64_t kMaxPackedB = int64_t(1) << 18;  // floats (1 MiB)
+// The products the tile kernel takes: op(B) small enough to stay in L2, and C
+// at least 8 wide unless the product is tiny (a narrow C wastes vector lanes,
+// which only pays while the whole product is a few thousand multiply-adds:
+// 32x20 @ 20x1 takes 0.05 us this way, 0.3 us as dot products).
+constexpr int64_t kMaxB = int64_t(1) << 18;  // floats (1 MiB)
 inline bool takes(int64_t m, int64_t n, int64_t k) {
   if (m < 1 || n < 1 || k < 1 || !available()) return false;
   if (n < 8 && m * n * k > kSmallGemmFlops) return false;  // a wide GEMV: OpenBLAS
-  return k * ((n + 31) / 32 * 32) <= kMaxPackedB;
+  return k * n <= kMaxB;
 }
 
 // Below this many multiply-adds a product runs on one thread.
 constexpr int64_t kParallelMinMacs = int64_t(1) << 16;
 
-// op(B) as k rows of ldb floats, zero-padded to whole 32-float blocks: reused
-// per calling thread, so the training loop does not allocate.
+// A transposed op(B), reused per calling thread: the training loop does not allocate.
 inline float* pack_buffer(int64_t size) {
   thread_local std::vector<float> buf;
   if (buf.size() < size_t(size)) buf.resize(size_t(size));
   return buf.data();
 }
 
-// Packing loops written out, not left to memcpy/memset: a tiny network's step
-// packs ~100 rows of a few floats, and the library calls cost more than the copy.
-#define NC_NO_LIBC_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
-
-// dst (k rows of ldd) = src (k rows of lds), n floats each, zero-padded to ldd.
-NC_NO_LIBC_LOOPS inline void copy_rows(float* __restrict dst, int64_t ldd,
-                                       const float* __restrict src, int64_t lds, int64_t n,
-                                       int64_t k) {
-  for (int64_t p = 0; p < k; ++p) {
-    float* d = dst + p * ldd;
-    const float* s = src + p * lds;
-    for (int64_t j = 0; j < n; ++j) d[j] = s[j];
-    for (int64_t j = n; j < ldd; ++j) d[j] = 0.f;
-  }
-}
-
-// columns [n, ldd) of dst (k rows of ldd) = 0
-NC_NO_LIBC_LOOPS inline void zero_pad(float* dst, int64_t ldd, int64_t n, int64_t k) {
-  for (int64_t p = 0; p < k; ++p)
-    for (int64_t j = n; j < ldd; ++j) dst[p * ldd + j] = 0.f;
-}
-#undef NC_NO_LIBC_LOOPS
-
-// dst[p * ldd + j] = src[j * lds + p] for j < n, p < k: whole 16 x 16 blocks
+// dst[p * n + j] = src[j * lds + p] for j < n, p < k: whole 16 x 16 blocks
 // with fixed bounds (unrolled into shuffles), then the edges.
-NC_VECTOR_CLONES inline void transpose(float* __restrict dst, int64_t ldd, const float* __restrict src,
+NC_VECTOR_CLONES inline void transpose(float* __restrict dst, const float* __restrict src,
                                        int64_t lds, int64_t n, int64_t k) {
   constexpr int64_t Bk = 16;
   const int64_t n0 = n / Bk * Bk, k0 = k / Bk * Bk;
@@ -359,33 +344,26 @@ NC_VECTOR_CLONES inline void transpose(float* __restrict dst, int64_t ldd, const
     for (int64_t p0 = 0; p0 < k0; p0 += Bk)
       for (int64_t p = 0; p < Bk; ++p)
 #pragma omp simd
-        for (int64_t j = 0; j < Bk; ++j) dst[(p0 + p) * ldd + j0 + j] = src[(j0 + j) * lds + p0 + p];
+        for (int64_t j = 0; j < Bk; ++j) dst[(p0 + p) * n + j0 + j] = src[(j0 + j) * lds + p0 + p];
   for (int64_t j = 0; j < n; ++j)
-    for (int64_t p = (j < n0 ? k0 : 0); p < k; ++p) dst[p * ldd + j] = src[j * lds + p];
+    for (int64_t p = (j < n0 ? k0 : 0); p < k; ++p) dst[p * n + j] = src[j * lds + p];
 }
 
-// c (m, n) = alpha * op(A) @ op(B) + beta * c. op(B)[p][j] = b[p * bps + j * bjs].
+// c (m, n) = alpha * op(A) @ op(B) + beta * c, with op(B)[p][j] = b[p * bps + j]
+// (transposed = false) or b[j * bps + p] (transposed = true).
 inline void run(float* c, const float* a, int64_t ars, int64_t acs, const float* b, int64_t bps,
-                int64_t bjs, int64_t m, int64_t n, int64_t k, float alpha, float beta,
+                bool transposed, int64_t m, int64_t n, int64_t k, float alpha, float beta,
                 int threads) {
-  const int64_t NR = n <= kVector ? kVector : 2 * kVector;
-  const int64_t ldb = (n + NR - 1) / NR * NR;
-  const float* bp = b;
-  int64_t ld = bps;
-  if (!(bjs == 1 && ldb == n)) {  // pack unless op(B) is already whole rows of blocks
-    float* buf = pack_buffer(k * ldb);
-    if (bjs == 1) {
-      copy_rows(buf, ldb, b, bps, n, k);
-    } else {  // op(B) = B^T
-      zero_pad(buf, ldb, n, k);
-      transpose(buf, ldb, b, bjs, n, k);
-    }
-    bp = buf;
-    ld = ldb;
+#ifdef NC_TILE_GEMM
+  if (transposed) {
+    float* buf = pack_buffer(k * n);
+    transpose(buf, b, bps, n, k);
+    b = buf;
+    bps = n;
   }
   const int nt = (threads > 1 && m * n * k >= kParallelMinMacs && m >= 2 * kRows) ? threads : 1;
   if (nt == 1) {
-    rows_avx512(c, n, a, ars, acs, bp, ld, 0, m, n, k, alpha, beta);
+    rows_avx512(c, n, a, ars, acs, b, bps, 0, m, n, k, alpha, beta);
     return;
   }
   // whole tiles per thread: the split depends only on m and the thread count
@@ -393,11 +371,15 @@ inline void run(float* c, const float* a, int64_t ars, int64_t acs, const float*
 #pragma omp parallel num_threads(nt)
   {
     const int t = omp_get_thread_num(), w = omp_get_num_threads();
-    const int64_t r0 = std::min(m, tiles * t / w * kRows), r1 = std::min(m, tiles * (t + 1) / w * kRows);
-    if (r1 > r0) rows_avx512(c, n, a, ars, acs, bp, ld, r0, r1, n, k, alpha, beta);
+    const int64_t r0 = std::min(m, tiles * t / w * kRows);
+    const int64_t r1 = std::min(m, tiles * (t + 1) / w * kRows);
+    if (r1 > r0) rows_avx512(c, n, a, ars, acs, b, bps, r0, r1, n, k, alpha, beta);
   }
+#endif
 }
 
+#undef NC_AVX512
+#undef NC_AVX512_INLINE
 }  // namespace tile
 
 }  // namespace detail
@@ -408,7 +390,7 @@ void gemm_nn(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T al
              T beta = 0, int threads = 1) {
   if constexpr (std::is_same_v<T, float>) {
     if (detail::tile::takes(m, n, k))
-      return detail::tile::run(c, a, k, 1, b, n, 1, m, n, k, alpha, beta, threads);
+      return detail::tile::run(c, a, k, 1, b, n, false, m, n, k, alpha, beta, threads);
   }
   if (m * n * k > kSmallGemmFlops) {
     detail::blas_gemm(CblasNoTrans, CblasNoTrans, m, n, k, alpha, a, k, b, n, beta, c, n);
@@ -424,7 +406,7 @@ void gemm_tn(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T al
              T beta = 0, int threads = 1) {
   if constexpr (std::is_same_v<T, float>) {
     if (detail::tile::takes(m, n, k))
-      return detail::tile::run(c, a, 1, m, b, n, 1, m, n, k, alpha, beta, threads);
+      return detail::tile::run(c, a, 1, m, b, n, false, m, n, k, alpha, beta, threads);
   }
   if (m * n * k > kSmallGemmFlops) {
     detail::blas_gemm(CblasTrans, CblasNoTrans, m, n, k, alpha, a, m, b, n, beta, c, n);
@@ -440,7 +422,7 @@ void gemm_nt(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T al
              T beta = 0, int threads = 1) {
   if constexpr (std::is_same_v<T, float>) {
     if (detail::tile::takes(m, n, k))
-      return detail::tile::run(c, a, k, 1, b, 1, k, m, n, k, alpha, beta, threads);
+      return detail::tile::run(c, a, k, 1, b, k, true, m, n, k, alpha, beta, threads);
   }
   if (m * n * k > kSmallGemmFlops) {
     detail::blas_gemm(CblasNoTrans, CblasTrans, m, n, k, alpha, a, k, b, k, beta, c, n);
