@@ -240,12 +240,13 @@ def test_float32_gradient_close_to_float64():
 
 
 @pytest.mark.parametrize("rows", [1, 5, 7, 13, 64])
-@pytest.mark.parametrize("n_in, n_hidden", [(1, 7), (5, 20), (17, 33), (64, 70), (40, 128)])
+@pytest.mark.parametrize("n_in, n_hidden", [(1, 7), (5, 20), (17, 33), (64, 70), (40, 128), (300, 260)])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_float32_products_agree_with_float64(rows, n_in, n_hidden, threads):
     """Every GEMM form (forward a @ W, weight gradient a^T @ d, input gradient
     d @ W^T) through each float32 path (tiled kernel with its row and column
-    remainders, plain loops, OpenBLAS), on one and two threads, against float64."""
+    remainders and its blocks over k and n beyond 256, plain loops, OpenBLAS),
+    on one and two threads, against float64."""
     rng = np.random.RandomState(rows * 1000 + n_in)
     X = rng.randn(rows, n_in)
     Y = rng.randn(rows, 3)

@@ -317,11 +317,14 @@ inline bool available() { return false; }
 // at least 8 wide unless the product is tiny (a narrow C wastes vector lanes,
 // which only pays while the whole product is a few thousand multiply-adds:
 // 32x20 @ 20x1 takes 0.05 us this way, 0.3 us as dot products).
-constexpr int64_t kMaxB = int64_t(1) << 18;  // floats (1 MiB)
-inline bool takes(int64_t m, int64_t n, int64_t k) {
+// Large products are cut into blocks of kBlockK x kBlockN of op(B) (256 KiB,
+// resident in L2); a transposed op(B) is copied whole, so only small ones are.
+constexpr int64_t kMaxTransposedB = int64_t(1) << 18;  // floats (1 MiB)
+constexpr int64_t kBlockK = 256, kBlockN = 256;
+inline bool takes(int64_t m, int64_t n, int64_t k, bool transposed) {
   if (m < 1 || n < 1 || k < 1 || !available()) return false;
   if (n < 8 && m * n * k > kSmallGemmFlops) return false;  // a wide GEMV: OpenBLAS
-  return k * n <= kMaxB;
+  return !transposed || k * n <= kMaxTransposedB;
 }
 
 // Below this many multiply-adds a product runs on one thread.
@@ -349,6 +352,22 @@ NC_VECTOR_CLONES inline void transpose(float* __restrict dst, const float* __res
     for (int64_t p = (j < n0 ? k0 : 0); p < k; ++p) dst[p * n + j] = src[j * lds + p];
 }
 
+#ifdef NC_TILE_GEMM
+// Rows [r0, r1) of c (m, n), over blocks of op(B) that stay in L2.
+inline void rows_blocked(float* c, const float* a, int64_t ars, int64_t acs, const float* b,
+                         int64_t ldb, int64_t r0, int64_t r1, int64_t n, int64_t k, float alpha,
+                         float beta) {
+  for (int64_t j0 = 0; j0 < n; j0 += kBlockN) {
+    const int64_t nb = std::min(kBlockN, n - j0);
+    for (int64_t p0 = 0; p0 < k; p0 += kBlockK) {
+      const int64_t kb = std::min(kBlockK, k - p0);
+      rows_avx512(c + j0, n, a + p0 * acs, ars, acs, b + p0 * ldb + j0, ldb, r0, r1, nb, kb,
+                  alpha, p0 == 0 ? beta : 1.f);
+    }
+  }
+}
+#endif
+
 // c (m, n) = alpha * op(A) @ op(B) + beta * c, with op(B)[p][j] = b[p * bps + j]
 // (transposed = false) or b[j * bps + p] (transposed = true).
 inline void run(float* c, const float* a, int64_t ars, int64_t acs, const float* b, int64_t bps,
@@ -363,7 +382,7 @@ inline void run(float* c, const float* a, int64_t ars, int64_t acs, const float*
   }
   const int nt = (threads > 1 && m * n * k >= kParallelMinMacs && m >= 2 * kRows) ? threads : 1;
   if (nt == 1) {
-    rows_avx512(c, n, a, ars, acs, b, bps, 0, m, n, k, alpha, beta);
+    rows_blocked(c, a, ars, acs, b, bps, 0, m, n, k, alpha, beta);
     return;
   }
   // whole tiles per thread: the split depends only on m and the thread count
@@ -373,7 +392,7 @@ inline void run(float* c, const float* a, int64_t ars, int64_t acs, const float*
     const int t = omp_get_thread_num(), w = omp_get_num_threads();
     const int64_t r0 = std::min(m, tiles * t / w * kRows);
     const int64_t r1 = std::min(m, tiles * (t + 1) / w * kRows);
-    if (r1 > r0) rows_avx512(c, n, a, ars, acs, b, bps, r0, r1, n, k, alpha, beta);
+    if (r1 > r0) rows_blocked(c, a, ars, acs, b, bps, r0, r1, n, k, alpha, beta);
   }
 #endif
 }
@@ -389,7 +408,7 @@ template <class T>
 void gemm_nn(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T alpha = 1,
              T beta = 0, int threads = 1) {
   if constexpr (std::is_same_v<T, float>) {
-    if (detail::tile::takes(m, n, k))
+    if (detail::tile::takes(m, n, k, false))
       return detail::tile::run(c, a, k, 1, b, n, false, m, n, k, alpha, beta, threads);
   }
   if (m * n * k > kSmallGemmFlops) {
@@ -405,7 +424,7 @@ template <class T>
 void gemm_tn(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T alpha = 1,
              T beta = 0, int threads = 1) {
   if constexpr (std::is_same_v<T, float>) {
-    if (detail::tile::takes(m, n, k))
+    if (detail::tile::takes(m, n, k, false))
       return detail::tile::run(c, a, 1, m, b, n, false, m, n, k, alpha, beta, threads);
   }
   if (m * n * k > kSmallGemmFlops) {
@@ -421,7 +440,7 @@ template <class T>
 void gemm_nt(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T alpha = 1,
              T beta = 0, int threads = 1) {
   if constexpr (std::is_same_v<T, float>) {
-    if (detail::tile::takes(m, n, k))
+    if (detail::tile::takes(m, n, k, true))
       return detail::tile::run(c, a, k, 1, b, k, true, m, n, k, alpha, beta, threads);
   }
   if (m * n * k > kSmallGemmFlops) {
