@@ -67,7 +67,6 @@ def measure(fn, repeats=1):
                     f.write("5")
             except OSError:
                 pass
-        result = None
         start = time.perf_counter()
         result = fn()
         elapsed = time.perf_counter() - start

@@ -17,7 +17,6 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <type_traits>
@@ -401,54 +400,51 @@ inline void run(float* c, const float* a, int64_t ars, int64_t acs, const float*
 #undef NC_AVX512_INLINE
 }  // namespace tile
 
+// c (m, n) = alpha * op(a) @ op(b) + beta * c, op(a) (m, k), op(b) (k, n): the
+// one place that picks the path (a transposed a^T @ b^T is never needed).
+template <class T>
+void gemm(bool ta, bool tb, T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k,
+          T alpha, T beta, int threads) {
+  const int64_t lda = ta ? m : k, ldb = tb ? k : n;
+  if constexpr (std::is_same_v<T, float>) {
+    if (tile::takes(m, n, k, tb))
+      return tile::run(c, a, ta ? 1 : k, ta ? m : 1, b, ldb, tb, m, n, k, alpha, beta, threads);
+  }
+  if (m * n * k > kSmallGemmFlops) {
+    blas_gemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a,
+              lda, b, ldb, beta, c, n);
+    return;
+  }
+  scale_c(c, m, n, n, beta);
+  if (ta)
+    small_tn(c, a, b, m, n, k, alpha);
+  else if (tb)
+    small_nt(c, a, b, m, n, k, alpha);
+  else
+    small_nn(c, a, b, m, n, k, alpha);
+}
+
 }  // namespace detail
 
 // c (m, n) = alpha * a (m, k) @ b (k, n) + beta * c
 template <class T>
 void gemm_nn(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T alpha = 1,
              T beta = 0, int threads = 1) {
-  if constexpr (std::is_same_v<T, float>) {
-    if (detail::tile::takes(m, n, k, false))
-      return detail::tile::run(c, a, k, 1, b, n, false, m, n, k, alpha, beta, threads);
-  }
-  if (m * n * k > kSmallGemmFlops) {
-    detail::blas_gemm(CblasNoTrans, CblasNoTrans, m, n, k, alpha, a, k, b, n, beta, c, n);
-    return;
-  }
-  detail::scale_c(c, m, n, n, beta);
-  detail::small_nn(c, a, b, m, n, k, alpha);
+  detail::gemm(false, false, c, a, b, m, n, k, alpha, beta, threads);
 }
 
 // c (m, n) = alpha * a^T @ b + beta * c, with a (k, m) and b (k, n)
 template <class T>
 void gemm_tn(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T alpha = 1,
              T beta = 0, int threads = 1) {
-  if constexpr (std::is_same_v<T, float>) {
-    if (detail::tile::takes(m, n, k, false))
-      return detail::tile::run(c, a, 1, m, b, n, false, m, n, k, alpha, beta, threads);
-  }
-  if (m * n * k > kSmallGemmFlops) {
-    detail::blas_gemm(CblasTrans, CblasNoTrans, m, n, k, alpha, a, m, b, n, beta, c, n);
-    return;
-  }
-  detail::scale_c(c, m, n, n, beta);
-  detail::small_tn(c, a, b, m, n, k, alpha);
+  detail::gemm(true, false, c, a, b, m, n, k, alpha, beta, threads);
 }
 
 // c (m, n) = alpha * a @ b^T + beta * c, with a (m, k) and b (n, k)
 template <class T>
 void gemm_nt(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T alpha = 1,
              T beta = 0, int threads = 1) {
-  if constexpr (std::is_same_v<T, float>) {
-    if (detail::tile::takes(m, n, k, true))
-      return detail::tile::run(c, a, k, 1, b, k, true, m, n, k, alpha, beta, threads);
-  }
-  if (m * n * k > kSmallGemmFlops) {
-    detail::blas_gemm(CblasNoTrans, CblasTrans, m, n, k, alpha, a, k, b, k, beta, c, n);
-    return;
-  }
-  detail::scale_c(c, m, n, n, beta);
-  detail::small_nt(c, a, b, m, n, k, alpha);
+  detail::gemm(false, true, c, a, b, m, n, k, alpha, beta, threads);
 }
 
 }  // namespace nc

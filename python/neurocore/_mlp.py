@@ -1280,19 +1280,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         )
 
     def _validate_input(self, X, y, incremental, reset, dtype):
-        if reset:
-            X, y = validate_xy(self, X, y, dtype, classifier=True)
-        else:
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                accept_sparse=["csr", "csc"],
-                multi_output=True,
-                dtype=dtype,
-                order="C",
-                reset=reset,
-            )
+        X, y = validate_xy(self, X, y, dtype, reset, y_numeric=False)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
 
@@ -1646,20 +1634,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         )
 
     def _validate_input(self, X, y, incremental, reset, dtype):
-        if reset and type(y) is np.ndarray and y.dtype.kind in "fiu":
-            X, y = validate_xy(self, X, y, dtype, classifier=False)
-        else:
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                accept_sparse=["csr", "csc"],
-                multi_output=True,
-                y_numeric=True,
-                dtype=dtype,
-                order="C",
-                reset=reset,
-            )
+        X, y = validate_xy(self, X, y, dtype, reset, y_numeric=True)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(y < 0):

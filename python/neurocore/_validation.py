@@ -42,21 +42,20 @@ class FastValidationMixin:
                 )
 
 
-def _plain_float_array(X, ndim):
-    return type(X) is np.ndarray and X.ndim == ndim and X.dtype.kind == "f" and X.size > 0
-
-
-def validate_xy(estimator, X, y, dtype, classifier):
-    """validate_data(estimator, X, y, reset=True, order="C", multi_output=True)
-    for a fresh fit, with a fast path for a float ndarray X and a 1-d numeric
-    ndarray y (integer labels for a classifier). Returns X, y."""
-    y_ok = type(y) is np.ndarray and y.ndim == 1 and (
-        y.dtype.kind in "iub" if classifier else y.dtype.kind in "fiu"
+def validate_xy(estimator, X, y, dtype, reset, y_numeric):
+    """validate_data(estimator, X, y, reset=reset, y_numeric=y_numeric,
+    accept_sparse=["csr", "csc"], multi_output=True, order="C"), with a fast
+    path for a fresh fit on a float ndarray X and a 1-d ndarray y: numeric for a
+    regressor (y_numeric), integer or boolean labels for a classifier."""
+    fast = (
+        reset
+        and type(X) is np.ndarray and X.ndim == 2 and X.dtype.kind == "f" and X.size > 0
+        and type(y) is np.ndarray and y.ndim == 1 and y.dtype.kind in ("fiu" if y_numeric else "iub")
     )
-    if not (_plain_float_array(X, 2) and y_ok and X.shape[1] > 0):
+    if not fast:
         return validate_data(
-            estimator, X, y, accept_sparse=["csr", "csc"], multi_output=True, dtype=dtype,
-            order="C", reset=True,
+            estimator, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=y_numeric,
+            dtype=dtype, order="C", reset=reset,
         )
     dtypes = dtype if isinstance(dtype, (list, tuple)) else (dtype,)
     target = X.dtype if X.dtype in dtypes else dtypes[0]
@@ -70,4 +69,3 @@ def validate_xy(estimator, X, y, dtype, classifier):
     if hasattr(estimator, "feature_names_in_"):
         del estimator.feature_names_in_
     return X, y
-
