@@ -264,3 +264,26 @@ def test_float32_products_agree_with_float64(rows, n_in, n_hidden, threads):
     p32 = n32.predict(params.astype(np.float32), X.astype(np.float32), threads)
     p64 = n64.predict(params, X, 1)
     np.testing.assert_allclose(p32, p64, rtol=1e-4, atol=1e-5 * np.abs(p64).max())
+
+
+@pytest.mark.parametrize("rows", [101, 256])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_float32_packed_products_agree_with_float64(rows, threads):
+    """The packed GEMM path: op(B) over several 256 x 512 blocks with a masked
+    right edge (530 = 512 + 18 columns), op(A) over several 96-row blocks with a
+    partial tile, and every product form (a transposed B in dX = d @ W^T of the
+    530-270 layer, a transposed A in dW = a^T @ d), against float64."""
+    rng = np.random.RandomState(rows)
+    X = rng.randn(rows, 600)
+    Y = rng.randn(rows, 3)
+    n64 = make_network(600, [530, 270, 3], "tanh", "squared_error", "float64")
+    n32 = make_network(600, [530, 270, 3], "tanh", "squared_error", "float32")
+    params = rng.uniform(-0.05, 0.05, n64.n_params)
+    g64 = np.empty_like(params)
+    g32 = np.empty(params.size, dtype=np.float32)
+    o64, _ = n64.objective(params, X, Y, None, 0.0, 1.0, g64, 1)
+    o32, _ = n32.objective(params.astype(np.float32), X.astype(np.float32), Y.astype(np.float32),
+                           None, 0.0, 1.0, g32, threads)
+    np.testing.assert_allclose(o32, o64, rtol=1e-4)
+    np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-4 * np.abs(g64).max())
+

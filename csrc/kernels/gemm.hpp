@@ -195,12 +195,13 @@ NC_VECTOR_CLONES void small_nt(T* __restrict c, const T* __restrict a, const T* 
 // ---------------------------------------------------------------------------
 // The register-tiled float32 kernel (AVX-512). Each tile keeps 6 rows x 2
 // vectors of C in 12 registers while it runs along k, broadcasting op(A)'s
-// entries: op(A)[i][p] = a[i * ars + p * acs], so A is never copied or
-// transposed. op(B) is read in place when its rows are contiguous (masked
-// loads at the right edge, so no padding), and transposed into a reused buffer
-// otherwise. Measured on this project's AVX-512 machine, one thread, GFLOP/s
-// against OpenBLAS pinned to its Haswell kernels by OPENBLAS_CORETYPE:
-// 64x128x64 212 vs 73, 64x64x128 219 vs 71, 256x256x256 200 vs ~80.
+// entries: op(A)[i][p] = a[i * ars + p * acs]. Small products read op(A) and
+// op(B) in place (masked loads at the right edge, so no padding); large or
+// transposed ones pack blocks of both into panels first (see rows_packed).
+// Measured on this project's AVX-512 machine, one thread, GFLOP/s against
+// OpenBLAS pinned to its Haswell kernels by OPENBLAS_CORETYPE: 64x128x64 212
+// vs 73, 64x64x128 219 vs 71; packed, 256x1024x1024 205, 1024x1024x256 (A^T)
+// 220, 256x1024x1024 (B^T) 196, against 115-130 for the same read in place.
 namespace tile {
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(NEUROCORE_NO_TILE_GEMM)
@@ -259,17 +260,19 @@ NC_AVX512_INLINE void micro(float* __restrict c, int64_t ldc, const float* __res
     }
 }
 
-// One column block of rows [r0, r1): whole tiles, then the remaining rows.
+// One column block of rows [r0, r1): whole tiles, then the remaining rows. Row
+// i's tile starts at a + i * ats (ats = ars in place, = k for packed panels).
 template <int NV, bool MASKED>
 NC_AVX512_INLINE void column_block(float* c, int64_t ldc, const float* a, int64_t ars,
-                                   int64_t acs, const float* b, int64_t ldb, int64_t r0,
-                                   int64_t r1, int64_t k, int cols, float alpha, float beta) {
+                                   int64_t acs, int64_t ats, const float* b, int64_t ldb,
+                                   int64_t r0, int64_t r1, int64_t k, int cols, float alpha,
+                                   float beta) {
   int64_t i = r0;
   for (; i + kRows <= r1; i += kRows)
-    micro<kRows, NV, MASKED>(c + i * ldc, ldc, a + i * ars, ars, acs, b, ldb, k, cols, alpha,
+    micro<kRows, NV, MASKED>(c + i * ldc, ldc, a + i * ats, ars, acs, b, ldb, k, cols, alpha,
                              beta);
   float* ci = c + i * ldc;
-  const float* ai = a + i * ars;
+  const float* ai = a + i * ats;
   static_assert(kRows == 6, "the switch below covers 1..5 remaining rows");
   switch (r1 - i) {
     case 1: micro<1, NV, MASKED>(ci, ldc, ai, ars, acs, b, ldb, k, cols, alpha, beta); break;
@@ -289,15 +292,15 @@ NC_AVX512 inline void rows_avx512(float* c, int64_t ldc, const float* a, int64_t
   constexpr int NR = 2 * kVector;
   int64_t j = 0;
   for (; j + NR <= n; j += NR)
-    column_block<2, false>(c + j, ldc, a, ars, acs, b + j, ldb, r0, r1, k, NR, alpha, beta);
+    column_block<2, false>(c + j, ldc, a, ars, acs, ars, b + j, ldb, r0, r1, k, NR, alpha, beta);
   const int rest = int(n - j);
   if (rest == 0) return;
   if (rest == kVector)
-    column_block<1, false>(c + j, ldc, a, ars, acs, b + j, ldb, r0, r1, k, rest, alpha, beta);
+    column_block<1, false>(c + j, ldc, a, ars, acs, ars, b + j, ldb, r0, r1, k, rest, alpha, beta);
   else if (rest < kVector)
-    column_block<1, true>(c + j, ldc, a, ars, acs, b + j, ldb, r0, r1, k, rest, alpha, beta);
+    column_block<1, true>(c + j, ldc, a, ars, acs, ars, b + j, ldb, r0, r1, k, rest, alpha, beta);
   else
-    column_block<2, true>(c + j, ldc, a, ars, acs, b + j, ldb, r0, r1, k, rest, alpha, beta);
+    column_block<2, true>(c + j, ldc, a, ars, acs, ars, b + j, ldb, r0, r1, k, rest, alpha, beta);
 }
 
 inline bool available() {
@@ -312,56 +315,144 @@ inline bool available() {
 inline bool available() { return false; }
 #endif
 
-// The products the tile kernel takes: op(B) small enough to stay in L2, and C
-// at least 8 wide unless the product is tiny (a narrow C wastes vector lanes,
-// which only pays while the whole product is a few thousand multiply-adds:
-// 32x20 @ 20x1 takes 0.05 us this way, 0.3 us as dot products).
-// Large products are cut into blocks of kBlockK x kBlockN of op(B) (256 KiB,
-// resident in L2); a transposed op(B) is copied whole, so only small ones are.
-constexpr int64_t kMaxTransposedB = int64_t(1) << 18;  // floats (1 MiB)
-constexpr int64_t kBlockK = 256, kBlockN = 256;
-inline bool takes(int64_t m, int64_t n, int64_t k, bool transposed) {
+// The products the tile kernel takes: C at least 8 wide unless the product is
+// tiny (a narrow C wastes vector lanes, which only pays while the whole product
+// is a few thousand multiply-adds: 32x20 @ 20x1 takes 0.05 us this way, 0.3 us
+// as dot products).
+inline bool takes(int64_t m, int64_t n, int64_t k) {
   if (m < 1 || n < 1 || k < 1 || !available()) return false;
-  if (n < 8 && m * n * k > kSmallGemmFlops) return false;  // a wide GEMV: OpenBLAS
-  return !transposed || k * n <= kMaxTransposedB;
+  return n >= 8 || m * n * k <= kSmallGemmFlops;  // a wide GEMV: OpenBLAS
 }
 
 // Below this many multiply-adds a product runs on one thread.
 constexpr int64_t kParallelMinMacs = int64_t(1) << 16;
 
-// A transposed op(B), reused per calling thread: the training loop does not allocate.
-inline float* pack_buffer(int64_t size) {
-  thread_local std::vector<float> buf;
-  if (buf.size() < size_t(size)) buf.resize(size_t(size));
+// Blocking of the packed path (GotoBLAS / BLIS order): a kBlockK x kBlockN block
+// of op(B) is packed into 32-column panels (512 KiB, resident in L2; one panel,
+// 32 KiB, in L1 while a row block runs over it), and a kBlockM x kBlockK block
+// of op(A) into 6-row panels (96 KiB, in L2). Unpacked, op(B)'s rows lie n floats
+// apart: with n = 1024 every row of a panel falls in the same L1 set, and the
+// large products ran at 115-130 GFLOP/s on one core instead of ~200.
+constexpr int64_t kBlockK = 256, kBlockN = 512, kBlockM = 96;
+constexpr int64_t kPanel = 2 * kVector;
+static_assert(kBlockM % kRows == 0 && kBlockN % kPanel == 0, "whole panels per block");
+
+// Products whose op(B) exceeds this many floats, or is transposed, are packed;
+// smaller ones are read in place (packing costs more than it saves there).
+constexpr int64_t kPackMinB = int64_t(1) << 14;
+inline bool packs(int64_t m, int64_t n, int64_t k, bool transposed) {
+  return transposed || (k * n > kPackMinB && m > 2 * kRows);
+}
+
+// Per-thread packing buffers of fixed size: the training loop does not allocate.
+inline float* pack_buffer_b() {
+  thread_local std::vector<float> buf(size_t(kBlockK * kBlockN));
+  return buf.data();
+}
+inline float* pack_buffer_a() {
+  thread_local std::vector<float> buf(size_t(kBlockM * kBlockK));
   return buf.data();
 }
 
-// dst[p * n + j] = src[j * lds + p] for j < n, p < k: whole 16 x 16 blocks
-// with fixed bounds (unrolled into shuffles), then the edges.
-NC_VECTOR_CLONES inline void transpose(float* __restrict dst, const float* __restrict src,
-                                       int64_t lds, int64_t n, int64_t k) {
-  constexpr int64_t Bk = 16;
-  const int64_t n0 = n / Bk * Bk, k0 = k / Bk * Bk;
-  for (int64_t j0 = 0; j0 < n0; j0 += Bk)
-    for (int64_t p0 = 0; p0 < k0; p0 += Bk)
-      for (int64_t p = 0; p < Bk; ++p)
+// dst[q * kb * 32 + p * 32 + c] = op(B)[p][q * 32 + c] for p < kb, columns < nb
+// (the last panel zero-padded), op(B)[p][j] = b[p * bps + j] or b[j * bps + p].
+NC_VECTOR_CLONES inline void pack_b(float* __restrict dst, const float* __restrict b,
+                                    int64_t bps, bool transposed, int64_t kb, int64_t nb) {
+  for (int64_t j0 = 0; j0 < nb; j0 += kPanel) {
+    const int64_t w = std::min(kPanel, nb - j0);
+    float* d = dst + j0 * kb;
+    if (!transposed) {
+      for (int64_t p = 0; p < kb; ++p) {
+        const float* src = b + p * bps + j0;
+        float* dp = d + p * kPanel;
+        if (w == kPanel) {
 #pragma omp simd
-        for (int64_t j = 0; j < Bk; ++j) dst[(p0 + p) * n + j0 + j] = src[(j0 + j) * lds + p0 + p];
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t p = (j < n0 ? k0 : 0); p < k; ++p) dst[p * n + j] = src[j * lds + p];
+          for (int64_t c = 0; c < kPanel; ++c) dp[c] = src[c];
+        } else {
+          for (int64_t c = 0; c < kPanel; ++c) dp[c] = c < w ? src[c] : 0.f;
+        }
+      }
+    } else {
+      for (int64_t c = 0; c < kPanel; ++c) {
+        if (c < w) {
+          const float* src = b + (j0 + c) * bps;
+          for (int64_t p = 0; p < kb; ++p) d[p * kPanel + c] = src[p];
+        } else {
+          for (int64_t p = 0; p < kb; ++p) d[p * kPanel + c] = 0.f;
+        }
+      }
+    }
+  }
+}
+
+// dst[t * kb * 6 + p * 6 + r] = op(A)[i0 + t * 6 + r][p] for rows < mb, p < kb
+// (the last panel zero-padded), op(A)[i][p] = a[i * ars + p * acs].
+NC_VECTOR_CLONES inline void pack_a(float* __restrict dst, const float* __restrict a,
+                                    int64_t ars, int64_t acs, int64_t mb, int64_t kb) {
+  for (int64_t i0 = 0; i0 < mb; i0 += kRows) {
+    const int64_t h = std::min<int64_t>(kRows, mb - i0);
+    float* d = dst + i0 * kb;
+    if (ars == 1) {  // op(A) = a^T: each p holds the panel's rows contiguously
+      for (int64_t p = 0; p < kb; ++p)
+        for (int64_t r = 0; r < kRows; ++r) d[p * kRows + r] = r < h ? a[p * acs + i0 + r] : 0.f;
+    } else {
+      for (int64_t r = 0; r < kRows; ++r) {
+        const float* src = a + (i0 + r) * ars;
+        if (r < h) {
+          for (int64_t p = 0; p < kb; ++p) d[p * kRows + r] = src[p * acs];
+        } else {
+          for (int64_t p = 0; p < kb; ++p) d[p * kRows + r] = 0.f;
+        }
+      }
+    }
+  }
 }
 
 #ifdef NC_TILE_GEMM
-// Rows [r0, r1) of c (m, n), over blocks of op(B) that stay in L2.
-inline void rows_blocked(float* c, const float* a, int64_t ars, int64_t acs, const float* b,
-                         int64_t ldb, int64_t r0, int64_t r1, int64_t n, int64_t k, float alpha,
-                         float beta) {
+// Rows [r0, r1) of c (m, n), reading op(A) and op(B) in place (small products).
+inline void rows_unpacked(float* c, const float* a, int64_t ars, int64_t acs, const float* b,
+                          int64_t ldb, int64_t r0, int64_t r1, int64_t n, int64_t k, float alpha,
+                          float beta) {
+  rows_avx512(c, n, a, ars, acs, b, ldb, r0, r1, n, k, alpha, beta);
+}
+
+// Rows [r0, r1) of c (m, n) through packed blocks of op(A) and op(B). Each
+// thread packs what it reads, so threads never wait for one another; every C
+// element sums its k products in the same order whatever the thread count.
+NC_AVX512 inline void rows_packed(float* c, const float* a, int64_t ars, int64_t acs, const float* b,
+                        int64_t bps, bool transposed, int64_t r0, int64_t r1, int64_t n,
+                        int64_t k, float alpha, float beta) {
+  float* pb = pack_buffer_b();
+  float* pa = pack_buffer_a();
+  const bool pack_a_too = (r1 - r0) * k > kPackMinB;
   for (int64_t j0 = 0; j0 < n; j0 += kBlockN) {
     const int64_t nb = std::min(kBlockN, n - j0);
     for (int64_t p0 = 0; p0 < k; p0 += kBlockK) {
       const int64_t kb = std::min(kBlockK, k - p0);
-      rows_avx512(c + j0, n, a + p0 * acs, ars, acs, b + p0 * ldb + j0, ldb, r0, r1, nb, kb,
-                  alpha, p0 == 0 ? beta : 1.f);
+      const float* bsrc = transposed ? b + j0 * bps + p0 : b + p0 * bps + j0;
+      pack_b(pb, bsrc, bps, transposed, kb, nb);
+      const float bet = p0 == 0 ? beta : 1.f;
+      for (int64_t i0 = r0; i0 < r1; i0 += kBlockM) {
+        const int64_t mb = std::min(kBlockM, r1 - i0);
+        // op(A) as 6-row panels, or in place when it is small enough to stay in L1
+        const float* ab = a + i0 * ars + p0 * acs;
+        int64_t rs = ars, cs = acs, ts = ars;
+        if (pack_a_too) {
+          pack_a(pa, ab, ars, acs, mb, kb);
+          ab = pa, rs = 1, cs = kRows, ts = kb;
+        }
+        for (int64_t q = 0; q < nb; q += kPanel) {
+          const int cols = int(std::min(kPanel, nb - q));
+          float* cq = c + i0 * n + j0 + q;
+          const float* bq = pb + q * kb;
+          if (cols == kPanel)
+            column_block<2, false>(cq, n, ab, rs, cs, ts, bq, kPanel, 0, mb, kb, cols, alpha, bet);
+          else if (cols <= kVector)
+            column_block<1, true>(cq, n, ab, rs, cs, ts, bq, kPanel, 0, mb, kb, cols, alpha, bet);
+          else
+            column_block<2, true>(cq, n, ab, rs, cs, ts, bq, kPanel, 0, mb, kb, cols, alpha, bet);
+        }
+      }
     }
   }
 }
@@ -373,15 +464,16 @@ inline void run(float* c, const float* a, int64_t ars, int64_t acs, const float*
                 bool transposed, int64_t m, int64_t n, int64_t k, float alpha, float beta,
                 int threads) {
 #ifdef NC_TILE_GEMM
-  if (transposed) {
-    float* buf = pack_buffer(k * n);
-    transpose(buf, b, bps, n, k);
-    b = buf;
-    bps = n;
-  }
+  const bool packed = packs(m, n, k, transposed);
+  auto rows = [&](int64_t r0, int64_t r1) {
+    if (packed)
+      rows_packed(c, a, ars, acs, b, bps, transposed, r0, r1, n, k, alpha, beta);
+    else
+      rows_unpacked(c, a, ars, acs, b, bps, r0, r1, n, k, alpha, beta);
+  };
   const int nt = (threads > 1 && m * n * k >= kParallelMinMacs && m >= 2 * kRows) ? threads : 1;
   if (nt == 1) {
-    rows_blocked(c, a, ars, acs, b, bps, 0, m, n, k, alpha, beta);
+    rows(0, m);
     return;
   }
   // whole tiles per thread: the split depends only on m and the thread count
@@ -391,7 +483,7 @@ inline void run(float* c, const float* a, int64_t ars, int64_t acs, const float*
     const int t = omp_get_thread_num(), w = omp_get_num_threads();
     const int64_t r0 = std::min(m, tiles * t / w * kRows);
     const int64_t r1 = std::min(m, tiles * (t + 1) / w * kRows);
-    if (r1 > r0) rows_blocked(c, a, ars, acs, b, bps, r0, r1, n, k, alpha, beta);
+    if (r1 > r0) rows(r0, r1);
   }
 #endif
 }
@@ -407,7 +499,7 @@ void gemm(bool ta, bool tb, T* c, const T* a, const T* b, int64_t m, int64_t n, 
           T alpha, T beta, int threads) {
   const int64_t lda = ta ? m : k, ldb = tb ? k : n;
   if constexpr (std::is_same_v<T, float>) {
-    if (tile::takes(m, n, k, tb))
+    if (tile::takes(m, n, k))
       return tile::run(c, a, ta ? 1 : k, ta ? m : 1, b, ldb, tb, m, n, k, alpha, beta, threads);
   }
   if (m * n * k > kSmallGemmFlops) {
