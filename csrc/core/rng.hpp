@@ -81,11 +81,17 @@ class MT19937 {
   }
 
  private:
+  // The recurrence in three straight runs (no modulo), as numpy's mt19937_gen:
+  // each run reads only words it has not yet overwritten, so it vectorizes.
   void twist() {
-    for (int k = 0; k < N; ++k) {
-      uint32_t y = (mt_[k] & 0x80000000u) | (mt_[(k + 1) % N] & 0x7fffffffu);
-      mt_[k] = mt_[(k + 397) % N] ^ (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
-    }
+    constexpr int M = 397;
+    auto mix = [](uint32_t hi, uint32_t lo) {
+      const uint32_t y = (hi & 0x80000000u) | (lo & 0x7fffffffu);
+      return (y >> 1) ^ ((0u - (y & 1u)) & 0x9908b0dfu);
+    };
+    for (int k = 0; k < N - M; ++k) mt_[k] = mt_[k + M] ^ mix(mt_[k], mt_[k + 1]);
+    for (int k = N - M; k < N - 1; ++k) mt_[k] = mt_[k + M - N] ^ mix(mt_[k], mt_[k + 1]);
+    mt_[N - 1] = mt_[M - 1] ^ mix(mt_[N - 1], mt_[0]);
     pos_ = 0;
   }
 
