@@ -504,7 +504,9 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("val_scores", &TrainState::val_scores)
       .def_readonly("converged", &TrainState::converged)
       .def_readonly("max_iter_reached", &TrainState::max_iter_reached)
-      .def_readonly("stopped_by_callback", &TrainState::stopped_by_callback);
+      .def_readonly("stopped_by_callback", &TrainState::stopped_by_callback)
+      .def_readonly("diverged", &TrainState::diverged)
+      .def_readonly("diverged_epoch", &TrainState::diverged_epoch);
 
   py::class_<PyNetwork>(m, "Network")
       .def(py::init<int64_t, const py::list&, const std::string&, const std::string&, bool,

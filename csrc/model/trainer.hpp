@@ -68,6 +68,11 @@ struct TrainState {
   double loss = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> loss_curve, val_scores;
   bool converged = false, max_iter_reached = false, stopped_by_callback = false;
+  // a non-finite loss or weight stopped this call; the weights (and moving
+  // statistics) are those of the start of epoch diverged_epoch (1-based), the
+  // optimizer's slots are reset
+  bool diverged = false;
+  int64_t diverged_epoch = 0;
 };
 
 struct EpochReport {
@@ -106,6 +111,14 @@ struct TrainBuffers {
   std::vector<T*> slots;  // the optimizer's slots (optimizer_slots of them)
   T* best = nullptr;      // best parameters seen (early stopping), or null
 };
+
+template <class T>
+inline bool all_finite(const T* x, int64_t n) {
+  T acc = 0;  // x * 0 is NaN exactly for a NaN or an infinity
+#pragma omp simd reduction(+ : acc)
+  for (int64_t i = 0; i < n; ++i) acc += x[i] * T(0);
+  return acc == T(0);
+}
 
 template <class T>
 class Trainer {
@@ -149,7 +162,11 @@ class Trainer {
     st.n_iter = 0;
     st.loss_curve.clear();
     st.val_scores.clear();
-    st.converged = st.max_iter_reached = st.stopped_by_callback = false;
+    st.converged = st.max_iter_reached = st.stopped_by_callback = st.diverged = false;
+    st.diverged_epoch = 0;
+    // the last weights known finite (each epoch's start), for a divergence
+    const int64_t S = buf.state ? net_.n_state() : 0;
+    std::vector<T> safe(static_cast<size_t>(P)), safe_state(static_cast<size_t>(S));
 
     Context<T> train_ctx;
     train_ctx.params = buf.params;
@@ -171,17 +188,31 @@ class Trainer {
       }
       double accumulated = 0;
       epoch_metrics_.reset(cfg_.metrics.size());
-      for (int64_t start = 0; start < n; start += B) {
+      std::copy(buf.params, buf.params + P, safe.begin());
+      if (S) std::copy(buf.state, buf.state + S, safe_state.begin());
+      bool finite = true;
+      for (int64_t start = 0; start < n && finite; start += B) {
         const int64_t rows = std::min(B, n - start);
         for (int64_t r = 0; r < rows; ++r)
           rows_idx[size_t(r)] = data.train_idx[sample_idx[size_t(start + r)]];
-        accumulated += step(data, buf, st, ws, grads.data(), rows_idx.data(), rows,
-                            identity_rows ? rows_idx[0] : -1, train_ctx) *
-                       double(rows);
+        const double batch_loss = step(data, buf, st, ws, grads.data(), rows_idx.data(), rows,
+                                       identity_rows ? rows_idx[0] : -1, train_ctx);
+        finite = std::isfinite(batch_loss);
+        accumulated += batch_loss * double(rows);
         if (check_interrupt && clock::now() - last_check > check_every) {
           check_interrupt();
           last_check = clock::now();
         }
+      }
+      // a weight can overflow while the loss stays finite (relu maps NaN to 0)
+      if (finite) finite = all_finite(buf.params, P) && all_finite(buf.state, S);
+      if (!finite) {
+        std::copy(safe.begin(), safe.end(), buf.params);
+        if (S) std::copy(safe_state.begin(), safe_state.end(), buf.state);
+        for (T* slot : buf.slots) std::fill(slot, slot + P, T(0));
+        st.diverged = true;
+        st.diverged_epoch = st.n_iter + 1;
+        break;
       }
       st.n_iter += 1;
       st.loss = accumulated / double(n);

@@ -269,6 +269,15 @@ def class_weights_to_sample_weights(class_weight, Y):
     return out
 
 
+def diverged_message(epoch):
+    """The error for a fit the C++ core stopped because the loss or a weight became non-finite."""
+    return (
+        f"Training produced non-finite parameter weights (the loss diverged in epoch {epoch}): "
+        f"training stopped and the weights were restored to those before epoch {epoch}, the "
+        "optimizer's moments reset. Lower the learning rate or scale the inputs."
+    )
+
+
 class Trainer:
     """Runs epochs of a Network in C++, with Keras-style callbacks and history."""
 
@@ -366,10 +375,7 @@ class Trainer:
             self.u_product = float(state.u_product)
             self.base_lr = float(state.lr)
             rng.set_state(("MT19937", np.asarray(state.rng_keys, dtype=np.uint32), state.rng_pos, 0, 0.0))
-        if not np.isfinite(self.net.params).all():
-            raise ValueError(
-                "Training produced non-finite weights (the loss diverged): lower the learning "
-                "rate or scale the inputs."
-            )
+        if state.diverged:
+            raise ValueError(diverged_message(state.diverged_epoch))
         return int(state.n_iter)
 

@@ -663,10 +663,14 @@ class BaseMultilayerPerceptron(FastValidationMixin, BaseEstimator):
         params = self._params
         last = {}
 
+        start = params.copy()
+
         def fun(x):
             out = self._loss_grad_lbfgs(x, Xc, y, sample_weight)
             last["x"] = x.copy()
             last["reported"] = self._last_reported_loss
+            if np.isfinite(out[0]) and np.isfinite(self._params).all():
+                last["finite"] = last["x"]
             return out
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
@@ -689,6 +693,14 @@ class BaseMultilayerPerceptron(FastValidationMixin, BaseEstimator):
             )
         self.n_iter_ = _check_lbfgs_result(opt_res, self.max_iter)
         params[:] = opt_res.x
+        if not np.isfinite(params).all() or not np.isfinite(opt_res.fun):
+            params[:] = last.get("finite", start)
+            del self._last_reported_loss
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain large "
+                "values and need to be preprocessed. L-BFGS diverged; the weights were restored "
+                "to its last point with a finite loss."
+            )
         if "x" in last and np.array_equal(last["x"], opt_res.x):
             self.loss_ = float(last["reported"])
         else:
@@ -857,6 +869,19 @@ class BaseMultilayerPerceptron(FastValidationMixin, BaseEstimator):
             opt.u_product = float(state.u_product)
             self._random_state.set_state(
                 ("MT19937", np.asarray(state.rng_keys, dtype=np.uint32), state.rng_pos, 0, 0.0)
+            )
+        if state.diverged and self.early_stopping:
+            # scikit-learn keeps the best weights of a diverging early-stopped fit
+            warnings.warn(
+                f"The loss diverged in epoch {state.diverged_epoch}: training stopped and the "
+                "weights with the best validation score were restored. Lower the learning rate "
+                "or scale the inputs.",
+                RuntimeWarning,
+            )
+        elif state.diverged:
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain large "
+                "values and need to be preprocessed. " + _engine.diverged_message(state.diverged_epoch)
             )
         if state.max_iter_reached and not incremental:
             warnings.warn(
