@@ -33,7 +33,9 @@ _ctypes.CDLL(
 from . import _core  # noqa: E402
 from ._mlp import MLPClassifier, MLPRegressor  # noqa: E402
 from ._neural_net import NeuralNetClassifier, NeuralNetRegressor  # noqa: E402
+from ._persist import load  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["MLPClassifier", "MLPRegressor", "NeuralNetClassifier", "NeuralNetRegressor", "__version__"]
+__all__ = ["MLPClassifier", "MLPRegressor", "NeuralNetClassifier", "NeuralNetRegressor", "load",
+           "__version__"]

@@ -45,7 +45,7 @@ from threadpoolctl import threadpool_limits
 
 from . import _core, _engine
 from ._activations import ACTIVATION_NAMES, activation_spec
-from ._validation import FastValidationMixin, validate_xy
+from ._validation import FastValidationMixin, PersistMixin, exclusive_fit, validate_xy
 from .keras.callbacks import CallbackList as _CallbackList
 
 # the extra losses: estimator name -> the core's (Keras) loss
@@ -157,13 +157,10 @@ class _MLPCallbackModel:
             np.savez(f, params=params, state=state)
 
     def save(self, filepath, overwrite=True):
-        import pickle
-
-        with open(os.fspath(filepath), "wb") as f:
-            pickle.dump(self.estimator, f)
+        self.estimator.save(filepath)
 
 
-class BaseMultilayerPerceptron(FastValidationMixin, BaseEstimator):
+class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator):
     """Base class for MLP classification and regression.
 
     Warning: This class should not be used directly. Use derived classes instead.
@@ -438,6 +435,32 @@ class BaseMultilayerPerceptron(FastValidationMixin, BaseEstimator):
         super().__setstate__(state)
         if "_params" in self.__dict__:
             self._bind_views()
+
+    def _check_restored_network(self):
+        units, params = self._layer_units, self._params
+        if (not isinstance(units, list) or len(units) < 2
+                or not all(isinstance(u, (int, np.integer)) and u > 0 for u in units)):
+            raise ValueError(f"invalid layer sizes {units!r}")
+        if units[0] != self.n_features_in_ or units[-1] != self.n_outputs_ or self.n_layers_ != len(units):
+            raise ValueError("layer sizes do not match n_features_in_, n_outputs_ and n_layers_")
+        size = sum((a + 1) * b for a, b in zip(units[:-1], units[1:]))
+        if not isinstance(params, np.ndarray) or params.dtype not in (np.float32, np.float64):
+            raise ValueError("the parameters are not a float32 or float64 array")
+        for name in ("_params", "_best_params"):
+            buf = getattr(self, name, params)
+            if not isinstance(buf, np.ndarray) or buf.shape != (size,) or buf.dtype != params.dtype:
+                raise ValueError(f"{name} does not match the layer sizes {units}")
+        if not isinstance(self._state, np.ndarray) or self._state.dtype != params.dtype:
+            raise ValueError("invalid network state")
+        opt = getattr(self, "_optimizer", None)
+        if opt is not None and not all(
+            isinstance(s, np.ndarray) and s.shape == (size,) and s.dtype == params.dtype
+            for s in opt.slots
+        ):
+            raise ValueError("the optimizer state does not match the parameters")
+        if self.out_activation_ not in ("identity", "logistic", "softmax", "exp"):
+            raise ValueError(f"invalid out_activation_ {self.out_activation_!r}")
+        self._bind_views()
 
     # ------------------------------------------------------------------
     # fitting
@@ -977,6 +1000,7 @@ class BaseMultilayerPerceptron(FastValidationMixin, BaseEstimator):
             )
         return True
 
+    @exclusive_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix X and target(s) y.
@@ -1395,6 +1419,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         )
 
     @available_if(lambda est: est._check_solver())
+    @exclusive_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with a single iteration over the given data.
@@ -1670,6 +1695,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         return X, y
 
     @available_if(lambda est: est._check_solver())
+    @exclusive_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Update the model with a single iteration over the given data.

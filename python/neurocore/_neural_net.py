@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _engine
-from ._validation import FastValidationMixin
+from ._validation import FastValidationMixin, PersistMixin, exclusive_fit
 from .keras import callbacks as _callbacks
 from .keras import layers as _layers
 from .keras import losses as _losses
@@ -75,13 +75,10 @@ class _ModelHandle:
             np.savez(f, **{f"w{i}": w for i, w in enumerate(self.get_weights())})
 
     def save(self, filepath, overwrite=True):
-        import pickle
-
-        with open(filepath, "wb") as f:
-            pickle.dump(self.estimator, f)
+        self.estimator.save(filepath)
 
 
-class _BaseNeuralNet(FastValidationMixin, BaseEstimator):
+class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "layers": [list, tuple],
         "optimizer": [str, _optimizers.Optimizer],
@@ -145,6 +142,7 @@ class _BaseNeuralNet(FastValidationMixin, BaseEstimator):
         if sample_weight is not None:
             sw = np.ascontiguousarray(sample_weight, dtype=dtype)
         cbs.on_train_begin({})
+        n_iter = None
         try:
             n_iter = trainer.fit(X, Y, sw, epochs=self.epochs, initial_epoch=0,
                                  batch_size=self.batch_size, shuffle=self.shuffle, val_idx=val_idx,
@@ -152,11 +150,21 @@ class _BaseNeuralNet(FastValidationMixin, BaseEstimator):
                                  model=handle, verbose=int(self.verbose), rng=seed_rng)
         finally:
             cbs.on_train_end({})
-        self._net = net
-        self.history_ = dict(history.history)
-        self.n_iter_ = n_iter
-        self.loss_ = float(self.history_["loss"][-1]) if self.history_.get("loss") else float("nan")
+            # interrupted or diverged after some steps: keep the (finite) weights reached
+            if n_iter is not None or trainer.iterations > 0:
+                self._net = net
+                self.history_ = dict(history.history)
+                losses = self.history_.get("loss", [])
+                self.n_iter_ = len(losses) if n_iter is None else n_iter
+                self.loss_ = float(losses[-1]) if losses else float("nan")
         return self
+
+    def _check_restored_network(self):
+        net = self._net
+        if not isinstance(net, _engine.Network) or net.n_in != self.n_features_in_:
+            raise ValueError("the network does not match n_features_in_")
+        if net.params.dtype != np.dtype(self.dtype) and self.dtype is not None:
+            raise ValueError("the parameters do not have the estimator's dtype")
 
     def _prepare_X(self, X):
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
@@ -304,6 +312,7 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
     def _is_hinge(self):
         return self.loss in ("hinge", "squared_hinge", "categorical_hinge")
 
+    @exclusive_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the network to X and class labels y (multiclass, binary or multilabel).
@@ -431,6 +440,7 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
                          shuffle=shuffle, random_state=random_state, n_jobs=n_jobs, verbose=verbose,
                          dtype=dtype)
 
+    @exclusive_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the network to X and real targets y (one or several outputs).

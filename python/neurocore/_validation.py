@@ -6,6 +6,9 @@ seed example's whole fit. These helpers give the same results and the same
 errors for the common case, and defer to scikit-learn for everything else.
 """
 
+import functools
+import threading
+
 import numpy as np
 from sklearn.utils._param_validation import make_constraint, validate_parameter_constraints
 from sklearn.utils.validation import _assert_all_finite, check_consistent_length, validate_data
@@ -69,3 +72,74 @@ def validate_xy(estimator, X, y, dtype, reset, y_numeric):
     if hasattr(estimator, "feature_names_in_"):
         del estimator.feature_names_in_
     return X, y
+
+
+_busy = {}  # id(model) -> the thread fitting it
+_busy_lock = threading.Lock()
+
+
+def exclusive_fit(method):
+    """Refuse a second, concurrent fit of one model from another thread.
+
+    Two fits of one instance would write the same weight buffer at once; the
+    second caller gets a RuntimeError at once and the first is unaffected. A
+    fit that re-enters from its own thread (a callback) is allowed.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        key, me = id(self), threading.get_ident()
+        with _busy_lock:
+            owner = _busy.get(key)
+            if owner is not None and owner != me:
+                raise RuntimeError(
+                    f"{type(self).__name__}.{method.__name__}: this model is already being "
+                    "fitted in another thread; fit one instance from one thread at a time "
+                    "(clone it to train copies in parallel)"
+                )
+            _busy[key] = me
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            if owner is None:
+                with _busy_lock:
+                    _busy.pop(key, None)
+
+    return wrapper
+
+
+class PersistMixin:
+    """``save(path)``: the estimator as a zip of JSON and raw arrays (no pickle)."""
+
+    def save(self, path):
+        """Save the estimator to ``path``, in a format that runs no code when loaded.
+
+        Read it back with :func:`neurocore.load`. The file is a zip of JSON
+        metadata (parameters, fitted attributes, format version) and raw numpy
+        arrays; ``callbacks`` are not saved. Parameters or attributes that hold
+        arbitrary Python objects (a custom loss function, say) cannot be saved
+        this way: use pickle or joblib for those models.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write; an existing file is replaced only once the new one
+            is complete.
+        """
+        from . import _persist
+
+        _persist.save(self, path)
+
+    def _check_restored(self):
+        """After loading: the fitted state must describe a network that predicts."""
+        n = self.n_features_in_
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"invalid n_features_in_ {n!r}")
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and (not isinstance(names, np.ndarray) or names.shape != (n,)):
+            raise ValueError("feature_names_in_ does not match n_features_in_")
+        self._check_restored_network()
+        probe = np.zeros((2, int(n)))
+        out = self.predict(probe)
+        if len(out) != 2:
+            raise ValueError("the restored model does not predict")

@@ -16,6 +16,7 @@ import zipfile
 import numpy as np
 
 from .. import _engine
+from .._validation import exclusive_fit
 from . import _config
 from . import callbacks as _callbacks
 from . import layers as _layers
@@ -166,6 +167,7 @@ class Sequential:
         if not self._compiled:
             raise RuntimeError("You must compile your model before training/testing. Use `model.compile(optimizer, loss)`.")
 
+    @exclusive_fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,

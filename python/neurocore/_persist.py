@@ -1,0 +1,297 @@
+"""Saving and loading estimators without pickle.
+
+A saved estimator is a zip archive holding
+
+- ``metadata.json``: ``{"format": "neurocore-estimator", "format_version": 1,
+  "neurocore_version": ..., "class": "MLPClassifier", "params": ...,
+  "state": ...}``, where ``params`` are the constructor parameters and
+  ``state`` the fitted attributes, both in the tagged JSON encoding below;
+- ``arrays.npz``: every numpy array the metadata refers to, read back with
+  ``allow_pickle=False``.
+
+Values are JSON scalars, or one-key objects: ``{"list": [...]}``,
+``{"tuple": [...]}``, ``{"dict": [[key, value], ...]}``, ``{"array": name}``,
+``{"scalar": [dtype, value]}``, ``{"dtype": name}``, ``{"random_state":
+[keys, pos, has_gauss, gauss]}``, ``{"keras": description}`` (a layer,
+optimizer, activation... of ``neurocore.keras``, rebuilt from its
+constructor arguments) and ``{"object": [class, state]}`` for the few internal
+classes listed in ``_OBJECTS``. Loading constructs nothing else, so a file
+cannot run code; every field is checked, and the loaded model must predict
+before it is returned. ``callbacks`` are not saved (they may hold code).
+"""
+
+import io
+import json
+import os
+import zipfile
+
+import numpy as np
+
+FORMAT = "neurocore-estimator"
+FORMAT_VERSION = 1
+_ARRAY_KINDS = "biufU"  # bool, ints, floats, unicode: what np.load reads without pickle
+
+
+def _estimators():
+    from ._mlp import MLPClassifier, MLPRegressor
+    from ._neural_net import NeuralNetClassifier, NeuralNetRegressor
+
+    return {c.__name__: c for c in (MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNetRegressor)}
+
+
+def _objects():
+    from sklearn.preprocessing import LabelBinarizer
+
+    from ._engine import Network
+    from ._mlp import _OptimizerState
+
+    return {"LabelBinarizer": LabelBinarizer, "Network": Network, "OptimizerState": _OptimizerState}
+
+
+class _Encoder:
+    def __init__(self):
+        self.arrays = {}
+        self._objects = {cls: name for name, cls in _objects().items()}
+
+    def array(self, a):
+        name = f"a{len(self.arrays)}"
+        self.arrays[name] = a
+        return {"array": name}
+
+    def __call__(self, v, where):
+        from .keras import _config
+
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return v
+        if isinstance(v, np.ndarray):
+            if v.dtype.kind in _ARRAY_KINDS:
+                return self.array(np.ascontiguousarray(v))
+            if v.dtype.kind == "O":  # e.g. classes_ from mixed labels
+                return {"object_array": [self(x, where) for x in v.ravel().tolist()],
+                        "shape": list(v.shape)}
+            raise ValueError(f"cannot save {where}: an array of dtype {v.dtype}")
+        if isinstance(v, np.generic):
+            return {"scalar": [v.dtype.str, v.item()]}
+        if isinstance(v, np.dtype):
+            return {"dtype": v.str}
+        if isinstance(v, type) and issubclass(v, np.generic):
+            return {"dtype": np.dtype(v).str}
+        if isinstance(v, np.random.RandomState):
+            _, keys, pos, has_gauss, gauss = v.get_state()
+            return {"random_state": [self.array(keys), int(pos), int(has_gauss), float(gauss)]}
+        if isinstance(v, list):
+            return {"list": [self(x, f"{where}[{i}]") for i, x in enumerate(v)]}
+        if isinstance(v, tuple):
+            return {"tuple": [self(x, f"{where}[{i}]") for i, x in enumerate(v)]}
+        if isinstance(v, dict):
+            return {"dict": [[self(k, where), self(x, f"{where}[{k!r}]")] for k, x in v.items()]}
+        name = self._objects.get(type(v))
+        if name is not None:
+            state = v.__getstate__() if hasattr(type(v), "__getstate__") else dict(vars(v))
+            return {"object": [name, self(dict(state), f"{where}.{name}")]}
+        module = getattr(type(v), "__module__", "") or ""
+        if module.startswith("neurocore.keras") or (
+            callable(v) and getattr(v, "__module__", "").startswith("neurocore.keras")
+        ):
+            desc = _config.serialize(v)
+            if _config.deserialize(desc) is not None:  # it must come back
+                return {"keras": desc}
+        raise ValueError(
+            f"cannot save {where}: {type(v).__name__} objects hold code, which this format "
+            "does not store; use pickle or joblib for such a model"
+        )
+
+
+class _Decoder:
+    def __init__(self, arrays):
+        self.arrays = arrays
+        self.objects = _objects()
+
+    def array(self, name):
+        if not isinstance(name, str) or name not in self.arrays:
+            raise ValueError(f"missing array {name!r}")
+        return self.arrays[name]
+
+    def __call__(self, v):
+        from .keras import _config
+
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return v
+        if not isinstance(v, dict) or len(v) not in (1, 2):
+            raise ValueError(f"malformed value {str(v)[:60]!r}")
+        (tag, body), *rest = v.items()
+        if tag == "array":
+            return self.array(body)
+        if tag == "object_array":
+            shape = rest[0][1] if rest and rest[0][0] == "shape" else None
+            items = [self(x) for x in _expect(body, list, tag)]
+            out = np.empty(len(items), dtype=object)
+            out[:] = items
+            return out.reshape(shape) if shape is not None else out
+        if rest:
+            raise ValueError(f"malformed value {str(v)[:60]!r}")
+        if tag == "list":
+            return [self(x) for x in _expect(body, list, tag)]
+        if tag == "tuple":
+            return tuple(self(x) for x in _expect(body, list, tag))
+        if tag == "dict":
+            out = {}
+            for pair in _expect(body, list, tag):
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise ValueError("malformed dict entry")
+                key = self(pair[0])
+                if not isinstance(key, (str, int, float, bool, tuple, type(None))):
+                    raise ValueError("malformed dict key")
+                out[key] = self(pair[1])
+            return out
+        if tag == "scalar":
+            dtype, value = _expect(body, list, tag, 2)
+            return np.dtype(_dtype(dtype)).type(value)
+        if tag == "dtype":
+            return np.dtype(_dtype(body))
+        if tag == "random_state":
+            keys, pos, has_gauss, gauss = _expect(body, list, tag, 4)
+            keys = self.array(keys["array"] if isinstance(keys, dict) else keys)
+            rs = np.random.RandomState()
+            rs.set_state(("MT19937", np.asarray(keys, dtype=np.uint32), int(pos), int(has_gauss),
+                          float(gauss)))
+            return rs
+        if tag == "keras":
+            return _config.deserialize(body)
+        if tag == "object":
+            name, state = _expect(body, list, tag, 2)
+            cls = self.objects.get(name)
+            if cls is None:
+                raise ValueError(f"unknown object type {name!r}")
+            state = self(state)
+            if not isinstance(state, dict):
+                raise ValueError(f"malformed {name} state")
+            obj = cls.__new__(cls)
+            setstate = getattr(cls, "__setstate__", None)
+            if setstate is not None and setstate is not getattr(object, "__setstate__", None):
+                obj.__setstate__(state)
+            else:
+                obj.__dict__.update(state)
+            return obj
+        raise ValueError(f"unknown value tag {tag!r}")
+
+
+def _expect(body, kind, tag, length=None):
+    if not isinstance(body, kind) or (length is not None and len(body) != length):
+        raise ValueError(f"malformed {tag!r} value")
+    return body
+
+
+def _dtype(name):
+    if not isinstance(name, str):
+        raise ValueError("malformed dtype")
+    dt = np.dtype(name)
+    if dt.kind not in _ARRAY_KINDS:
+        raise ValueError(f"unsupported dtype {name!r}")
+    return dt
+
+
+def save(estimator, path):
+    """Write a fitted (or unfitted) estimator to ``path`` (see the module docstring)."""
+    from . import __version__
+
+    cls = type(estimator)
+    if _estimators().get(cls.__name__) is not cls:
+        raise TypeError(f"cannot save a {cls.__name__}: not a neurocore estimator")
+    enc = _Encoder()
+    params = estimator.get_params(deep=False)
+    params["callbacks"] = None  # callbacks may hold code
+    state = {k: v for k, v in estimator.__getstate__().items() if k not in params}
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "neurocore_version": __version__,
+        "class": cls.__name__,
+        "params": enc(params, "params"),
+        "state": enc(state, "state"),
+    }
+    buf = io.BytesIO()
+    np.savez(buf, **enc.arrays)
+    path = os.fspath(path)
+    tmp = path + ".tmp"
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("metadata.json", json.dumps(meta))
+        z.writestr("arrays.npz", buf.getvalue())
+    os.replace(tmp, path)  # never a half-written file under the user's name
+
+
+def load(path):
+    """Read an estimator written by ``save``; a damaged or foreign file raises ValueError.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by ``estimator.save(path)``.
+
+    Returns
+    -------
+    estimator : MLPClassifier, MLPRegressor, NeuralNetClassifier or NeuralNetRegressor
+        The saved estimator, with its fitted state; it predicts exactly as the
+        saved one did. Its ``callbacks`` parameter is None.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a neurocore estimator file, is truncated or
+        corrupted, holds an inconsistent or invalid field, or was written by a
+        newer neurocore (the message names its format version).
+    """
+    path = os.fspath(path)
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+            if not {"metadata.json", "arrays.npz"} <= names:
+                raise ValueError("missing entries")
+            meta = json.loads(z.read("metadata.json"))
+            raw = z.read("arrays.npz")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
+            UnicodeDecodeError, NotImplementedError) as e:
+        if isinstance(e, FileNotFoundError):
+            raise
+        raise ValueError(f"{path} is not a readable neurocore estimator file: {e}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a neurocore estimator file")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"{path}: invalid format version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{path} was written by a newer neurocore (format version {version}, neurocore "
+            f"{meta.get('neurocore_version')}); this one reads format versions up to "
+            f"{FORMAT_VERSION}: upgrade neurocore"
+        )
+    try:
+        return _rebuild(meta, raw)
+    except Exception as e:  # noqa: BLE001 - any inconsistency is a damaged file
+        raise ValueError(f"{path} holds an invalid neurocore estimator: {e}") from None
+
+
+def _rebuild(meta, raw):
+    import warnings
+
+    cls = _estimators().get(meta.get("class"))
+    if cls is None:
+        raise ValueError(f"unknown estimator class {meta.get('class')!r}")
+    with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    dec = _Decoder(arrays)
+    params = dec(meta.get("params"))
+    state = dec(meta.get("state"))
+    if not isinstance(params, dict) or not isinstance(state, dict):
+        raise ValueError("malformed params or state")
+    unknown = set(params) - set(cls._get_param_names())
+    if unknown:
+        raise ValueError(f"unknown parameters {sorted(unknown)}")
+    est = cls(**params)
+    est._validate_params()  # a hand-edited hyperparameter fails here
+    if state:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scikit-learn's version notice
+            est.__setstate__({**est.__dict__, **state})
+        est._check_restored()
+    return est
