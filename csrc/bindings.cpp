@@ -547,4 +547,14 @@ PYBIND11_MODULE(_core, m) {
       },
       "How many state buffers the optimizer described by a config dict needs.");
   m.def("blas_threads", &get_blas_threads, "Threads OpenBLAS currently uses.");
+  m.def(
+      "_throw_in_parallel_region",
+      [](int64_t n, int threads, int64_t at) {
+        py::gil_scoped_release release;
+        parallel_for(n, n * 4096, threads, [&](int64_t i) {
+          if (i == at) throw std::invalid_argument("thrown at item " + std::to_string(i));
+        });
+      },
+      "Test hook: a parallel loop over n items whose item `at` throws; the error must reach "
+      "Python as ValueError with its message.");
 }

@@ -434,7 +434,10 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
     def __setstate__(self, state):
         super().__setstate__(state)
         if "_params" in self.__dict__:
-            self._bind_views()
+            try:
+                self._bind_views()
+            except (ValueError, IndexError, TypeError) as e:
+                raise ValueError(f"the parameters do not match the layer sizes: {e}") from None
 
     def _check_restored_network(self):
         units, params = self._layer_units, self._params

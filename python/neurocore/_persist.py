@@ -24,6 +24,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -152,6 +153,8 @@ class _Decoder:
         if tag == "random_state":
             keys, pos, has_gauss, gauss = _expect(body, list, tag, 4)
             keys = self.array(keys["array"] if isinstance(keys, dict) else keys)
+            if keys.shape != (624,) or not isinstance(pos, int) or not 0 <= pos <= 624:
+                raise ValueError("invalid random state")
             rs = np.random.RandomState()
             rs.set_state(("MT19937", np.asarray(keys, dtype=np.uint32), int(pos), int(has_gauss),
                           float(gauss)))
@@ -249,8 +252,8 @@ def load(path):
                 raise ValueError("missing entries")
             meta = json.loads(z.read("metadata.json"))
             raw = z.read("arrays.npz")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
-            UnicodeDecodeError, NotImplementedError) as e:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError,
+            UnicodeDecodeError, NotImplementedError, RuntimeError) as e:
         if isinstance(e, FileNotFoundError):
             raise
         raise ValueError(f"{path} is not a readable neurocore estimator file: {e}") from None
