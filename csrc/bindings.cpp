@@ -17,6 +17,7 @@
 
 #include "core/parallel.hpp"
 #include "core/rng.hpp"
+#include "core/simd.hpp"
 #include "core/types.hpp"
 #include "kernels/gemm.hpp"
 #include "model/network.hpp"
@@ -336,8 +337,7 @@ class PyNetwork {
     if (check_finite) {
       const T* d = v.sparse() ? v.data : v.dense;
       const int64_t n = v.sparse() ? v.indptr[v.n_rows] : v.n_rows * v.n_cols;
-      for (int64_t i = 0; i < n; ++i)
-        if (!std::isfinite(d[i])) throw std::invalid_argument("Input X contains NaN or infinity.");
+      if (!all_finite(d, n)) throw std::invalid_argument("Input X contains NaN or infinity.");
     }
     Arr<T> out({v.n_rows, net.n_out()});
     T* o = out.mutable_data();

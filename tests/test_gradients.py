@@ -239,6 +239,21 @@ def test_float32_gradient_close_to_float64():
     np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-5)
 
 
+def _objectives_32_and_64(rng, X, layers, activation, spread, threads):
+    """Squared-error objective and gradient of one network in float32 (on
+    `threads`) and float64 (one thread), at the same parameters and targets."""
+    Y = rng.randn(X.shape[0], layers[-1])
+    n64 = make_network(X.shape[1], layers, activation, "squared_error", "float64")
+    n32 = make_network(X.shape[1], layers, activation, "squared_error", "float32")
+    params = rng.uniform(-spread, spread, n64.n_params)
+    g64 = np.empty_like(params)
+    g32 = np.empty(params.size, dtype=np.float32)
+    o64, _ = n64.objective(params, X, Y, None, 0.0, 1.0, g64, 1)
+    o32, _ = n32.objective(params.astype(np.float32), X.astype(np.float32), Y.astype(np.float32),
+                           None, 0.0, 1.0, g32, threads)
+    return n32, n64, params, (o32, g32), (o64, g64)
+
+
 @pytest.mark.parametrize("rows", [1, 5, 7, 13, 64])
 @pytest.mark.parametrize("n_in, n_hidden", [(1, 7), (5, 20), (17, 33), (64, 70), (40, 128), (300, 260)])
 @pytest.mark.parametrize("threads", [1, 2])
@@ -249,15 +264,8 @@ def test_float32_products_agree_with_float64(rows, n_in, n_hidden, threads):
     on one and two threads, against float64."""
     rng = np.random.RandomState(rows * 1000 + n_in)
     X = rng.randn(rows, n_in)
-    Y = rng.randn(rows, 3)
-    n64 = make_network(n_in, [n_hidden, 3], "identity", "squared_error", "float64")
-    n32 = make_network(n_in, [n_hidden, 3], "identity", "squared_error", "float32")
-    params = rng.uniform(-0.5, 0.5, n64.n_params)
-    g64 = np.empty_like(params)
-    g32 = np.empty(params.size, dtype=np.float32)
-    o64, _ = n64.objective(params, X, Y, None, 0.0, 1.0, g64, 1)
-    o32, _ = n32.objective(params.astype(np.float32), X.astype(np.float32), Y.astype(np.float32),
-                           None, 0.0, 1.0, g32, threads)
+    n32, n64, params, (o32, g32), (o64, g64) = _objectives_32_and_64(
+        rng, X, [n_hidden, 3], "identity", 0.5, threads)
     np.testing.assert_allclose(o32, o64, rtol=1e-4)
     scale = np.abs(g64).max()
     np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-5 * scale)
@@ -275,15 +283,8 @@ def test_float32_packed_products_agree_with_float64(rows, threads):
     530-270 layer, a transposed A in dW = a^T @ d), against float64."""
     rng = np.random.RandomState(rows)
     X = rng.randn(rows, 600)
-    Y = rng.randn(rows, 3)
-    n64 = make_network(600, [530, 270, 3], "tanh", "squared_error", "float64")
-    n32 = make_network(600, [530, 270, 3], "tanh", "squared_error", "float32")
-    params = rng.uniform(-0.05, 0.05, n64.n_params)
-    g64 = np.empty_like(params)
-    g32 = np.empty(params.size, dtype=np.float32)
-    o64, _ = n64.objective(params, X, Y, None, 0.0, 1.0, g64, 1)
-    o32, _ = n32.objective(params.astype(np.float32), X.astype(np.float32), Y.astype(np.float32),
-                           None, 0.0, 1.0, g32, threads)
+    _, _, _, (o32, g32), (o64, g64) = _objectives_32_and_64(
+        rng, X, [530, 270, 3], "tanh", 0.05, threads)
     np.testing.assert_allclose(o32, o64, rtol=1e-4)
     np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-4 * np.abs(g64).max())
 

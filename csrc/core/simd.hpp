@@ -9,3 +9,19 @@
 #else
 #define NC_VECTOR_CLONES
 #endif
+
+#include <cstdint>
+
+namespace nc {
+
+// True when x[0..n) holds no NaN or infinity: x * 0 is NaN exactly for those,
+// so one vectorized pass with no branches.
+template <class T>
+inline bool all_finite(const T* x, int64_t n) {
+  T acc = 0;
+#pragma omp simd reduction(+ : acc)
+  for (int64_t i = 0; i < n; ++i) acc += x[i] * T(0);
+  return acc == T(0);
+}
+
+}  // namespace nc

@@ -409,13 +409,6 @@ NC_VECTOR_CLONES inline void pack_a(float* __restrict dst, const float* __restri
 }
 
 #ifdef NC_TILE_GEMM
-// Rows [r0, r1) of c (m, n), reading op(A) and op(B) in place (small products).
-inline void rows_unpacked(float* c, const float* a, int64_t ars, int64_t acs, const float* b,
-                          int64_t ldb, int64_t r0, int64_t r1, int64_t n, int64_t k, float alpha,
-                          float beta) {
-  rows_avx512(c, n, a, ars, acs, b, ldb, r0, r1, n, k, alpha, beta);
-}
-
 // Rows [r0, r1) of c (m, n) through packed blocks of op(A) and op(B). Each
 // thread packs what it reads, so threads never wait for one another; every C
 // element sums its k products in the same order whatever the thread count.
@@ -468,8 +461,8 @@ inline void run(float* c, const float* a, int64_t ars, int64_t acs, const float*
   auto rows = [&](int64_t r0, int64_t r1) {
     if (packed)
       rows_packed(c, a, ars, acs, b, bps, transposed, r0, r1, n, k, alpha, beta);
-    else
-      rows_unpacked(c, a, ars, acs, b, bps, r0, r1, n, k, alpha, beta);
+    else  // small: op(A) and op(B) read in place
+      rows_avx512(c, n, a, ars, acs, b, bps, r0, r1, n, k, alpha, beta);
   };
   const int nt = (threads > 1 && m * n * k >= kParallelMinMacs && m >= 2 * kRows) ? threads : 1;
   if (nt == 1) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../core/rng.hpp"
+#include "../core/simd.hpp"
 #include "../kernels/metrics.hpp"
 #include "network.hpp"
 #include "objective.hpp"
@@ -111,14 +112,6 @@ struct TrainBuffers {
   std::vector<T*> slots;  // the optimizer's slots (optimizer_slots of them)
   T* best = nullptr;      // best parameters seen (early stopping), or null
 };
-
-template <class T>
-inline bool all_finite(const T* x, int64_t n) {
-  T acc = 0;  // x * 0 is NaN exactly for a NaN or an infinity
-#pragma omp simd reduction(+ : acc)
-  for (int64_t i = 0; i < n; ++i) acc += x[i] * T(0);
-  return acc == T(0);
-}
 
 template <class T>
 class Trainer {

@@ -98,6 +98,13 @@ def _check_lbfgs_result(result, max_iter):
         return min(result.nit, max_iter)
 
 
+# scikit-learn's error for a fit that ends with non-finite weights
+_NONFINITE = (
+    "Solver produced non-finite parameter weights. The input data may contain large values "
+    "and need to be preprocessed."
+)
+
+
 class _OptimizerState:
     """State of the stochastic optimizer that outlives one call (partial_fit).
 
@@ -463,7 +470,6 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
             raise ValueError("the optimizer state does not match the parameters")
         if self.out_activation_ not in ("identity", "logistic", "softmax", "exp"):
             raise ValueError(f"invalid out_activation_ {self.out_activation_!r}")
-        self._bind_views()
 
     # ------------------------------------------------------------------
     # fitting
@@ -657,10 +663,7 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
             self._fit_lbfgs(Xc, y, sample_weight)
 
         if not np.isfinite(self._params).all():
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may"
-                " contain large values and need to be preprocessed."
-            )
+            raise ValueError(_NONFINITE)
         return self
 
     def _loss_grad_lbfgs(self, packed_coef_inter, X, y, sample_weight=None, *_):
@@ -723,9 +726,8 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
             params[:] = last.get("finite", start)
             del self._last_reported_loss
             raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may contain large "
-                "values and need to be preprocessed. L-BFGS diverged; the weights were restored "
-                "to its last point with a finite loss."
+                _NONFINITE + " L-BFGS diverged; the weights were restored to its last point with "
+                "a finite loss."
             )
         if "x" in last and np.array_equal(last["x"], opt_res.x):
             self.loss_ = float(last["reported"])
@@ -905,10 +907,7 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
                 RuntimeWarning,
             )
         elif state.diverged:
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may contain large "
-                "values and need to be preprocessed. " + _engine.diverged_message(state.diverged_epoch)
-            )
+            raise ValueError(_NONFINITE + " " + _engine.diverged_message(state.diverged_epoch))
         if state.max_iter_reached and not incremental:
             warnings.warn(
                 "Stochastic Optimizer: Maximum iterations (%d) "

@@ -23,6 +23,7 @@ before it is returned. ``callbacks`` are not saved (they may hold code).
 import io
 import json
 import os
+import warnings
 import zipfile
 import zlib
 
@@ -95,8 +96,8 @@ class _Encoder:
             callable(v) and getattr(v, "__module__", "").startswith("neurocore.keras")
         ):
             desc = _config.serialize(v)
-            if _config.deserialize(desc) is not None:  # it must come back
-                return {"keras": desc}
+            _config.deserialize(desc)  # it must come back: raises if it cannot
+            return {"keras": desc}
         raise ValueError(
             f"cannot save {where}: {type(v).__name__} objects hold code, which this format "
             "does not store; use pickle or joblib for such a model"
@@ -194,6 +195,35 @@ def _dtype(name):
     return dt
 
 
+def read_archive(path, fmt, max_version, entries, what):
+    """The metadata and the named entries of a neurocore zip file (an estimator
+    or a Keras-facade model), its format name and version checked; anything
+    unreadable is a ValueError, a newer version says so."""
+    path = os.fspath(path)
+    try:
+        with zipfile.ZipFile(path) as z:
+            if not {"metadata.json", *entries} <= set(z.namelist()):
+                raise ValueError("missing entries")
+            meta = json.loads(z.read("metadata.json"))
+            raw = {name: z.read(name) for name in entries}
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError,
+            UnicodeDecodeError, NotImplementedError, RuntimeError) as e:
+        raise ValueError(f"{path} is not a {what} file (not a readable archive: {e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        raise ValueError(f"{path} is not a {what} file")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"{path}: invalid format version {version!r}")
+    if version > max_version:
+        raise ValueError(
+            f"{path} was written by a newer neurocore (format version {version}); this one "
+            f"reads format versions up to {max_version}: upgrade neurocore"
+        )
+    return meta, raw
+
+
 def save(estimator, path):
     """Write a fitted (or unfitted) estimator to ``path`` (see the module docstring)."""
     from . import __version__
@@ -213,14 +243,26 @@ def save(estimator, path):
         "params": enc(params, "params"),
         "state": enc(state, "state"),
     }
-    buf = io.BytesIO()
-    np.savez(buf, **enc.arrays)
+    write_archive(path, meta, {"arrays.npz": enc.arrays})
+
+
+def write_archive(path, meta, entries):
+    """A neurocore zip file: metadata.json and, per entry name, an .npz of its
+    arrays; written beside ``path`` and renamed into place, so a failed save
+    never leaves a half-written file under the user's name."""
     path = os.fspath(path)
     tmp = path + ".tmp"
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("metadata.json", json.dumps(meta))
-        z.writestr("arrays.npz", buf.getvalue())
-    os.replace(tmp, path)  # never a half-written file under the user's name
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("metadata.json", json.dumps(meta))
+            for name, arrays in entries.items():
+                buf = io.BytesIO()
+                np.savez(buf, **arrays)
+                z.writestr(name, buf.getvalue())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def load(path):
@@ -245,29 +287,8 @@ def load(path):
         newer neurocore (the message names its format version).
     """
     path = os.fspath(path)
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = set(z.namelist())
-            if not {"metadata.json", "arrays.npz"} <= names:
-                raise ValueError("missing entries")
-            meta = json.loads(z.read("metadata.json"))
-            raw = z.read("arrays.npz")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError,
-            UnicodeDecodeError, NotImplementedError, RuntimeError) as e:
-        if isinstance(e, FileNotFoundError):
-            raise
-        raise ValueError(f"{path} is not a readable neurocore estimator file: {e}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a neurocore estimator file")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ValueError(f"{path}: invalid format version {version!r}")
-    if version > FORMAT_VERSION:
-        raise ValueError(
-            f"{path} was written by a newer neurocore (format version {version}, neurocore "
-            f"{meta.get('neurocore_version')}); this one reads format versions up to "
-            f"{FORMAT_VERSION}: upgrade neurocore"
-        )
+    meta, entries = read_archive(path, FORMAT, FORMAT_VERSION, ("arrays.npz",), "neurocore estimator")
+    raw = entries["arrays.npz"]
     try:
         return _rebuild(meta, raw)
     except Exception as e:  # noqa: BLE001 - any inconsistency is a damaged file
@@ -275,8 +296,6 @@ def load(path):
 
 
 def _rebuild(meta, raw):
-    import warnings
-
     cls = _estimators().get(meta.get("class"))
     if cls is None:
         raise ValueError(f"unknown estimator class {meta.get('class')!r}")

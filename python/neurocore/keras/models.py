@@ -8,14 +8,13 @@ loss, metrics)``, ``fit`` (returning a History), ``evaluate``, ``predict``,
 """
 
 import io
-import json
 import math
 import os
-import zipfile
 
 import numpy as np
 
 from .. import _engine
+from .._persist import read_archive, write_archive
 from .._validation import exclusive_fit
 from . import _config
 from . import callbacks as _callbacks
@@ -328,11 +327,7 @@ class Sequential:
                                "loss": self._compiled["loss"].spec(),
                                "metrics": [m if isinstance(m, str) else getattr(m, "__name__", str(m))
                                            for m in self._compiled["metrics"]]}
-        buf = io.BytesIO()
-        np.savez(buf, **{f"w{i}": w for i, w in enumerate(self.get_weights())})
-        with zipfile.ZipFile(filepath, "w", zipfile.ZIP_DEFLATED) as z:
-            z.writestr("metadata.json", json.dumps(meta))
-            z.writestr("weights.npz", buf.getvalue())
+        write_archive(filepath, meta, {"weights.npz": {f"w{i}": w for i, w in enumerate(self.get_weights())}})
 
     def summary(self, print_fn=None):
         """Print the layers, their output widths and parameter counts."""
@@ -364,27 +359,20 @@ class Sequential:
 def load_model(filepath, compile=True):
     """Load a model written by Sequential.save."""
     filepath = os.fspath(filepath)
-    try:
-        z = zipfile.ZipFile(filepath)
-    except (zipfile.BadZipFile, OSError) as e:
+    try:  # Keras raises ValueError for a missing file too
+        meta, raw = read_archive(filepath, FORMAT, FORMAT_VERSION, ("weights.npz",), "neurocore model")
+    except FileNotFoundError as e:
         raise ValueError(f"{filepath} is not a neurocore model file: {e}") from None
-    with z:
-        names = set(z.namelist())
-        if not {"metadata.json", "weights.npz"} <= names:
-            raise ValueError(f"{filepath} is not a neurocore model file (missing entries)")
-        try:
-            meta = json.loads(z.read("metadata.json"))
-        except ValueError as e:
-            raise ValueError(f"{filepath}: corrupted metadata: {e}") from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise ValueError(f"{filepath} is not a neurocore model file")
-        version = meta.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise ValueError(f"{filepath} was written by a newer neurocore (format {version}); "
-                             f"this one reads up to {FORMAT_VERSION}")
-        with np.load(io.BytesIO(z.read("weights.npz")), allow_pickle=False) as data:
-            keys = sorted(data.files, key=lambda k: int(k[1:]))
-            weights = [data[k] for k in keys]
+    try:
+        return _rebuild_model(meta, raw["weights.npz"], compile)
+    except Exception as e:  # noqa: BLE001 - any inconsistency is a damaged file
+        raise ValueError(f"{filepath} holds an invalid neurocore model: {e}") from None
+
+
+def _rebuild_model(meta, weights_npz, compile):
+    with np.load(io.BytesIO(weights_npz), allow_pickle=False) as data:
+        keys = sorted(data.files, key=lambda k: int(k[1:]))
+        weights = [data[k] for k in keys]
     spec = meta.get("model", {})
     layers = [_config.deserialize(d) for d in spec.get("layers", [])]
     model = Sequential(layers, name=spec.get("name"))
