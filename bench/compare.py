@@ -53,12 +53,16 @@ def _rss_kib(field):
     return None
 
 
-def measure(fn, repeats=1):
-    """Best wall time of fn() over repeats, and the first run's peak memory above
-    its starting RSS (MiB). The first run starts after a garbage collection (so
-    its memory reading is clean); the repeats follow back to back, as timeit does."""
+def measure(fn, repeats=1, budget=1.0, max_repeats=200):
+    """Best wall time of fn() over at least `repeats` runs, and the first run's
+    peak memory above its starting RSS (MiB). Runs go on, up to max_repeats,
+    until `budget` seconds are spent: every library gets the same time to show
+    its best on a shared machine, where a slow window can cover all of a few
+    millisecond runs. The first run starts after a garbage collection (so its
+    memory reading is clean); the repeats follow back to back, as timeit does."""
     best, peak, result = float("inf"), None, None
-    for i in range(repeats):
+    spent, i = 0.0, 0
+    while i < repeats or (spent < budget and i < max_repeats):
         if i == 0:
             gc.collect()
             before = _rss_kib("VmRSS:")
@@ -75,6 +79,8 @@ def measure(fn, repeats=1):
             if before is not None and hwm is not None:
                 peak = (hwm - before) / 1024
         best = min(best, elapsed)
+        spent += elapsed
+        i += 1
     return best, peak, result
 
 

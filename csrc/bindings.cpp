@@ -362,6 +362,7 @@ class PyNetwork {
     const T* y = const_ptr<T>(Y, v.n_rows * net.n_out(), "y");
     const T* w = const_ptr<T>(sw, v.n_rows, "sample_weight");
     T* g = mutable_ptr<T>(grad, net.n_params(), "grad");
+    if (!g) throw std::invalid_argument("grad is required: an array of n_params elements");
     const int threads = resolve_threads(n_threads);
     std::pair<double, double> r;
     {

@@ -288,3 +288,45 @@ def test_float32_packed_products_agree_with_float64(rows, threads):
     np.testing.assert_allclose(o32, o64, rtol=1e-4)
     np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-4 * np.abs(g64).max())
 
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("with_grad", [False, True])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("spread", [1.0, 40.0])
+@pytest.mark.parametrize("k", [1, 3, 10, 32, 33])
+def test_float32_fused_log_losses_agree_with_float64(weighted, with_grad, threads, spread, k):
+    """The float32 log-losses on the output pre-activation (vector loops with
+    their own exponential: the binary log-loss of one logistic output, k = 1;
+    the softmax cross-entropy 16 rows at a time for k <= 32, row by row above)
+    against float64, on logits of a few units and on logits from about -150 to
+    150 (past float32's exp underflow at -87 and its subnormals to -104), with
+    and without sample weights and gradient, with targets that are not one-hot
+    (rows summing to anything), on a row count no vector width divides."""
+    rng = np.random.RandomState(k)
+    n = 1037
+    X = rng.randn(n, 4)
+    Y = rng.randint(0, 2, (n, 1)).astype(np.float64) if k == 1 else rng.uniform(0, 1, (n, k))
+    sw = rng.uniform(0.5, 2.0, n) if weighted else None
+    loss = "binary_log_loss" if k == 1 else "log_loss"
+    n64 = make_network(4, [k], [], loss, "float64")
+    n32 = make_network(4, [k], [], loss, "float32")
+    params = rng.uniform(-spread, spread, n64.n_params)
+    if spread > 1 and k == 1:  # the logits reached both ends
+        proba = n64.predict(params, X, 1)
+        assert (proba < 1e-38).any() and (proba > 1 - 1e-7).any()
+    f32 = [a.astype(np.float32) for a in (params, X, Y)] + [None if sw is None else sw.astype(np.float32)]
+    if with_grad:
+        g64 = np.empty_like(params)
+        g32 = np.empty(params.size, dtype=np.float32)
+        o64 = n64.objective(params, X, Y, sw, 0.0, 1.0, g64, 1)
+        o32 = n32.objective(*f32, 0.0, 1.0, g32, threads)
+        np.testing.assert_allclose(g32, g64, rtol=2e-6, atol=1e-6 * np.abs(g64).max())
+    else:  # evaluation: the loss without a gradient buffer
+        o64 = n64.evaluate(params, None, X, Y, sw, [], False, 1)[0]
+        p32, x32, y32, w32 = f32
+        o32 = n32.evaluate(p32, None, x32, y32, w32, [], False, threads)[0]
+    np.testing.assert_allclose(o32, o64, rtol=1e-6)
+    # predictions (the activation's path): float32 logits of ~100 carry ~1e-5 of error
+    p32 = n32.predict(f32[0], f32[1], threads)
+    np.testing.assert_allclose(p32, n64.predict(params, X, 1), rtol=1e-5 * spread, atol=1e-7)

@@ -28,7 +28,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
@@ -45,7 +45,9 @@ from threadpoolctl import threadpool_limits
 
 from . import _core, _engine
 from ._activations import ACTIVATION_NAMES, activation_spec
-from ._validation import FastValidationMixin, PersistMixin, exclusive_fit, validate_xy
+from ._validation import (
+    FastValidationMixin, PersistMixin, check_random_state, exclusive_fit, validate_xy,
+)
 from .keras.callbacks import CallbackList as _CallbackList
 
 # the extra losses: estimator name -> the core's (Keras) loss

@@ -11,7 +11,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _engine
-from ._validation import FastValidationMixin, PersistMixin, exclusive_fit
+from ._validation import FastValidationMixin, PersistMixin, check_random_state, exclusive_fit
 from .keras import callbacks as _callbacks
 from .keras import layers as _layers
 from .keras import losses as _losses
@@ -114,7 +114,7 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
         dtype = np.dtype(self.dtype)
         layers = _hidden_layers(self.layers) + [output_layer]
         rng = check_random_state(self.random_state)
-        seed_rng = np.random.RandomState(rng.randint(0, 2**31 - 1))
+        seed_rng = check_random_state(int(rng.randint(0, 2**31 - 1)))
         net = _engine.Network(layers, X[4] if isinstance(X, tuple) else X.shape[1], loss, dtype)
         net.initialize(seed_rng)
         optimizer = _optimizers.get(self.optimizer)
