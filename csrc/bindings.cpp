@@ -539,6 +539,17 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("hardware_threads", &hardware_threads, "Number of processors OpenMP sees.");
   m.def(
+      "max_threads",
+      [] {
+#ifdef _OPENMP
+        return omp_get_max_threads();
+#else
+        return 1;
+#endif
+      },
+      "OpenMP's thread limit for the calling thread: OMP_NUM_THREADS, or what threadpoolctl "
+      "set.");
+  m.def(
       "optimizer_slots",
       [](const py::dict& d) {
         OptConfig c;

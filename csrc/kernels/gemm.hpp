@@ -27,16 +27,13 @@ namespace nc {
 // Below this many multiply-adds a plain loop beats the BLAS call.
 constexpr int64_t kSmallGemmFlops = 24 * 24 * 24;
 
-// The thread count OpenBLAS was last given (set per fit or predict, not per call:
-// changing it is expensive, and toggling it per GEMM cost a whole 2x speed-up).
-inline std::atomic<int>& blas_threads_current() {
-  static std::atomic<int> v{-1};
-  return v;
-}
-
+// OpenBLAS's thread count, set per fit or predict, not per call (changing it is
+// expensive, and toggling it per GEMM cost a whole 2x speed-up), and only when
+// it differs from what OpenBLAS has now: compared with OpenBLAS's own value, not
+// a cached one, so a change made from outside (threadpoolctl) is seen.
 inline void set_blas_threads(int n) {
   n = n < 1 ? 1 : n;
-  if (blas_threads_current().exchange(n) != n) scipy_openblas_set_num_threads(n);
+  if (scipy_openblas_get_num_threads() != n) scipy_openblas_set_num_threads(n);
 }
 inline int get_blas_threads() { return scipy_openblas_get_num_threads(); }
 

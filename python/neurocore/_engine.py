@@ -11,6 +11,7 @@ import math
 import os
 import time
 
+import joblib
 import numpy as np
 import scipy.sparse as sp
 
@@ -20,14 +21,17 @@ from .keras import losses as _losses
 from .keras import optimizers as _optimizers
 
 
-_N_CPUS = os.cpu_count() or 1
+# the CPUs this process may use (affinity, cgroup quotas), as joblib counts them
+_N_CPUS = max(1, int(joblib.cpu_count()))
 
 
 def n_threads(n_jobs=None):
-    """Threads for the core: None or -1 = every core, -k = every core but k - 1."""
+    """Threads for the core: None = every usable CPU within OpenMP's limit
+    (OMP_NUM_THREADS, threadpoolctl's ``threadpool_limits``, 1 in a Dask worker),
+    -1 = every usable CPU, -k = every CPU but k - 1, k > 0 = k."""
     n_cpus = _N_CPUS
     if n_jobs is None:
-        return n_cpus
+        return max(1, min(n_cpus, _core.max_threads()))
     if n_jobs < 0:
         return max(1, n_cpus + 1 + n_jobs)
     if n_jobs == 0:

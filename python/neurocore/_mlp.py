@@ -438,10 +438,15 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
         # views are rebuilt on load; the C++ network is rebuilt lazily
         for key in ("coefs_", "intercepts_", "_net", "_net_dtype", "_last_reported_loss"):
             state.pop(key, None)
+        if not state.get("early_stopping", False):
+            # only early stopping reads it: a copy of the weights not worth shipping
+            state.pop("_best_params", None)
         return state
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        if "_params" in self.__dict__ and "_best_params" not in self.__dict__:
+            self._best_params = self._params.copy()
         if "_params" in self.__dict__:
             try:
                 self._bind_views()
@@ -1130,9 +1135,11 @@ _SHARED_PARAMS_DOC = """
         Maximum number of loss function calls ('lbfgs').
 
     n_jobs : int, default=None
-        Threads for the C++ core (OpenMP loops and OpenBLAS). ``None`` or -1
-        uses every core, -2 every core but one, and so on; 1 keeps to one core
-        (useful inside a parallel grid search).
+        Threads for the C++ core (OpenMP loops and OpenBLAS). ``None`` uses
+        every CPU the process may use, within OpenMP's limit (``OMP_NUM_THREADS``,
+        threadpoolctl's ``threadpool_limits``; Dask workers set 1); -1 every
+        usable CPU, -2 all but one, and so on; 1 keeps to one core (useful
+        inside a parallel grid search).
 
     dtype : {'float32', 'float64'}, numpy float type or None, default='float32'
         Precision of the parameters and of all computation. float64 reproduces

@@ -110,19 +110,29 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
         self.verbose = verbose
         self.dtype = dtype
 
-    def _fit_network(self, X, Y, sample_weight, output_layer, loss):
+    def _fit_network(self, X, Y, sample_weight, output_layer, loss, incremental=False):
+        """Train on (X, Y): ``epochs`` epochs of a new network, or with
+        ``incremental`` one epoch continuing the fitted network, its optimizer
+        state and its random stream (a first incremental call starts one)."""
         dtype = np.dtype(self.dtype)
-        layers = _hidden_layers(self.layers) + [output_layer]
-        rng = check_random_state(self.random_state)
-        seed_rng = check_random_state(int(rng.randint(0, 2**31 - 1)))
-        net = _engine.Network(layers, X[4] if isinstance(X, tuple) else X.shape[1], loss, dtype)
-        net.initialize(seed_rng)
-        optimizer = _optimizers.get(self.optimizer)
-        if isinstance(self.optimizer, _optimizers.Optimizer):
-            import copy
-
-            optimizer = copy.deepcopy(self.optimizer)  # callbacks may change its rate
-        trainer = _engine.Trainer(net, optimizer, _engine.n_threads(self.n_jobs))
+        n_in = X[4] if isinstance(X, tuple) else X.shape[1]
+        resume = incremental and "_net" in self.__dict__
+        if incremental and self.validation_split:
+            raise ValueError("partial_fit does not support validation_split > 0: each call is one "
+                             "epoch over its chunk; evaluate on held-out data with score()")
+        if resume:
+            net, rng = self._net, self._rng
+            if net.n_out != Y.shape[1] or net.n_in != n_in:
+                raise ValueError(
+                    f"the network maps {net.n_in} features to {net.n_out} outputs, but this data "
+                    f"needs {n_in} to {Y.shape[1]}; call fit to start a new network"
+                )
+        else:
+            layers = _hidden_layers(self.layers) + [output_layer]
+            rng = check_random_state(int(check_random_state(self.random_state).randint(0, 2**31 - 1)))
+            net = _engine.Network(layers, n_in, loss, dtype)
+            net.initialize(rng)  # then the same stream shuffles, drops out and adds noise
+        trainer = self._trainer(net, resume)
         n = X[3] if isinstance(X, tuple) else X.shape[0]
         val_idx = np.empty(0, dtype=np.int64)
         if self.validation_split:
@@ -134,30 +144,61 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
                 )
             val_idx = np.arange(split_at, n, dtype=np.int64)
         names, specs = _engine.resolve_metrics(self.metrics, net.loss_name, net.n_out)
+        epochs = 1 if incremental else self.epochs
         history = _callbacks.History()
         handle = _ModelHandle(self, trainer)
         cbs = _callbacks.CallbackList([history] + list(self.callbacks or []), handle,
-                                      {"epochs": self.epochs, "verbose": self.verbose})
+                                      {"epochs": epochs, "verbose": self.verbose})
         sw = None
         if sample_weight is not None:
             sw = np.ascontiguousarray(sample_weight, dtype=dtype)
         cbs.on_train_begin({})
         n_iter = None
         try:
-            n_iter = trainer.fit(X, Y, sw, epochs=self.epochs, initial_epoch=0,
+            n_iter = trainer.fit(X, Y, sw, epochs=epochs, initial_epoch=0,
                                  batch_size=self.batch_size, shuffle=self.shuffle, val_idx=val_idx,
                                  metric_names=names, metric_specs=specs, callbacks=cbs,
-                                 model=handle, verbose=int(self.verbose), rng=seed_rng)
+                                 model=handle, verbose=int(self.verbose), rng=rng)
         finally:
             cbs.on_train_end({})
             # interrupted or diverged after some steps: keep the (finite) weights reached
             if n_iter is not None or trainer.iterations > 0:
-                self._net = net
-                self.history_ = dict(history.history)
+                self._net, self._rng = net, rng
+                self._optimizer_state = {
+                    "optimizer": trainer.optimizer, "slots": trainer.slots,
+                    "iterations": trainer.iterations, "u_product": trainer.u_product,
+                    "learning_rate": trainer.base_lr,
+                }
+                new = dict(history.history)
+                if resume:
+                    for key, values in new.items():
+                        self.history_.setdefault(key, []).extend(values)
+                else:
+                    self.history_ = new
+                done = len(new.get("loss", [])) if n_iter is None else n_iter
+                self.n_iter_ = (self.n_iter_ if resume else 0) + done
                 losses = self.history_.get("loss", [])
-                self.n_iter_ = len(losses) if n_iter is None else n_iter
                 self.loss_ = float(losses[-1]) if losses else float("nan")
         return self
+
+    def _trainer(self, net, resume):
+        """A Trainer for net: a fresh optimizer (a copy of the parameter's, which
+        callbacks may change), or with ``resume`` the saved one and its state."""
+        state = self.__dict__.get("_optimizer_state") if resume else None
+        if state is None:
+            optimizer = _optimizers.get(self.optimizer)
+            if isinstance(self.optimizer, _optimizers.Optimizer):
+                import copy
+
+                optimizer = copy.deepcopy(self.optimizer)
+            return _engine.Trainer(net, optimizer, _engine.n_threads(self.n_jobs))
+        trainer = _engine.Trainer(net, state["optimizer"], _engine.n_threads(self.n_jobs))
+        trainer.opt_config = trainer.optimizer.config()
+        trainer.slots = state["slots"]
+        trainer.iterations = int(state["iterations"])
+        trainer.u_product = float(state["u_product"])
+        trainer.base_lr = float(state["learning_rate"])
+        return trainer
 
     def _check_restored_network(self):
         net = self._net
@@ -165,6 +206,17 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
             raise ValueError("the network does not match n_features_in_")
         if net.params.dtype != np.dtype(self.dtype) and self.dtype is not None:
             raise ValueError("the parameters do not have the estimator's dtype")
+        state = self.__dict__.get("_optimizer_state")
+        if state is not None:  # what partial_fit continues from
+            if not isinstance(state, dict):
+                raise ValueError("the optimizer state does not match the network")
+            slots = state.get("slots")
+            if (not isinstance(state.get("optimizer"), _optimizers.Optimizer)
+                    or not isinstance(slots, list)
+                    or any(not isinstance(a, np.ndarray) or a.shape != net.params.shape
+                           or a.dtype != net.params.dtype for a in slots)
+                    or not isinstance(self.__dict__.get("_rng"), np.random.RandomState)):
+                raise ValueError("the optimizer state does not match the network")
 
     def _prepare_X(self, X):
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
@@ -229,7 +281,10 @@ _SHARED_DOC = """
         Seeds initialization, shuffling, dropout and noise.
 
     n_jobs : int, default=None
-        Threads for the C++ core; None or -1 uses every core.
+        Threads for the C++ core (OpenMP loops and OpenBLAS). None uses every
+        CPU the process may use, within OpenMP's limit (``OMP_NUM_THREADS``,
+        threadpoolctl's ``threadpool_limits``; Dask workers set 1); -1 every
+        usable CPU; 1 keeps to one core.
 
     verbose : int, default=0
         1 prints a line per epoch with the loss and metrics, as Keras does.
@@ -327,13 +382,78 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
         -------
         self : object
         """
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             dtype=np.dtype(self.dtype), order="C")
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+        X, y = self._validate_xy(X, y, reset=True)
         self._label_binarizer = LabelBinarizer()
         self._label_binarizer.fit(y)
         self.classes_ = self._label_binarizer.classes_
+        return self._fit_labels(X, y, sample_weight, incremental=False)
+
+    @exclusive_fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over (X, y), continuing the network, its optimizer state
+        and its random stream (scikit-learn's partial_fit; a first call starts
+        a network, as fit does, without the epochs loop).
+
+        Memory is that of the chunk: it is converted once to the estimator's
+        dtype and nothing of it is kept. ``validation_split`` must be 0.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the whole stream: required on the first call (a
+            chunk need not hold every class), and if given later it must be
+            the same. Not needed for multilabel indicator targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        first = "classes_" not in self.__dict__
+        X, y = self._validate_xy(X, y, reset=first)
+        multilabel = type_of_target(y).startswith("multilabel")
+        if first:
+            if classes is None and not multilabel:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            lb = LabelBinarizer()
+            lb.fit(y if multilabel else np.asarray(classes))
+            self._label_binarizer, self.classes_ = lb, lb.classes_
+        else:
+            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(
+                    f"`classes={np.asarray(classes)!r}` is not the same as on the first call to "
+                    f"partial_fit: {self.classes_!r}."
+                )
+            if multilabel != (self._label_binarizer.y_type_ == "multilabel-indicator"):
+                raise ValueError("y changed between multilabel and single-label targets; "
+                                 "call fit to start again")
+        if not multilabel:
+            unknown = np.setdiff1d(np.unique(y), self.classes_)
+            if len(unknown):
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                    f"{self.classes_}. 'y' has {np.unique(y)}."
+                )
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported for partial_fit: a chunk's class "
+                "frequencies are not the stream's. Compute weights with sklearn.utils."
+                "class_weight.compute_class_weight('balanced', classes=classes, y=y) on a large "
+                "enough sample of the targets and pass them as a dict."
+            )
+        return self._fit_labels(X, y, sample_weight, incremental=True)
+
+    def _validate_xy(self, X, y, reset):
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=np.dtype(self.dtype), order="C", reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
+
+    def _fit_labels(self, X, y, sample_weight, incremental):
         target_type = self._label_binarizer.y_type_
         Y = self._label_binarizer.transform(y).astype(np.float64)
         if sample_weight is not None:
@@ -341,7 +461,10 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
         if self.class_weight is not None:
             if target_type == "multilabel-indicator":
                 raise ValueError("class_weight is not supported for multilabel targets")
-            cw = compute_sample_weight(self.class_weight, y)
+            if incremental and isinstance(self.class_weight, dict):  # whatever the chunk holds
+                cw = np.array([self.class_weight.get(c, 1.0) for c in y.tolist()], dtype=np.float64)
+            else:
+                cw = compute_sample_weight(self.class_weight, y)
             sample_weight = cw if sample_weight is None else sample_weight * cw
         multiclass = target_type == "multiclass"
         if self.loss == "categorical_hinge" and not multiclass:
@@ -358,7 +481,8 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
             out_act, loss = "sigmoid", "binary_crossentropy"
         Xc, _ = _engine.as_features(X, np.dtype(self.dtype))
         Y = np.ascontiguousarray(Y, dtype=np.dtype(self.dtype))
-        return self._fit_network(Xc, Y, sample_weight, _layers.Dense(Y.shape[1], activation=out_act), loss)
+        return self._fit_network(Xc, Y, sample_weight, _layers.Dense(Y.shape[1], activation=out_act),
+                                 loss, incremental=incremental)
 
     @available_if(lambda est: est._is_hinge())
     def decision_function(self, X):
@@ -455,10 +579,39 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
         -------
         self : object
         """
+        return self._fit_targets(X, y, sample_weight, incremental=False)
+
+    @exclusive_fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over (X, y), continuing the network, its optimizer state
+        and its random stream (scikit-learn's partial_fit; a first call starts
+        a network, as fit does, without the epochs loop).
+
+        Memory is that of the chunk: it is converted once to the estimator's
+        dtype and nothing of it is kept. ``validation_split`` must be 0.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit_targets(X, y, sample_weight, incremental=True)
+
+    def _fit_targets(self, X, y, sample_weight, incremental):
+        first = not incremental or "_net" not in self.__dict__
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             y_numeric=True, dtype=np.dtype(self.dtype), order="C")
+                             y_numeric=True, dtype=np.dtype(self.dtype), order="C", reset=first)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if not first and y.ndim != self._y_ndim:
+            raise ValueError(f"y has {y.ndim} dimension(s), but the earlier calls had "
+                             f"{self._y_ndim}; call fit to start again")
         self._y_ndim = y.ndim
         Y = y.reshape(len(y), -1)
         loss = {"auto": "mean_squared_error", "squared_error": "mean_squared_error"}.get(self.loss, self.loss)
@@ -472,7 +625,8 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
         Xc, _ = _engine.as_features(X, np.dtype(self.dtype))
         Y = np.ascontiguousarray(Y, dtype=np.dtype(self.dtype))
         _losses.get(loss)
-        return self._fit_network(Xc, Y, sample_weight, _layers.Dense(Y.shape[1], activation=out_act), loss)
+        return self._fit_network(Xc, Y, sample_weight, _layers.Dense(Y.shape[1], activation=out_act),
+                                 loss, incremental=incremental)
 
     def predict(self, X):
         """Predicted targets for X."""

@@ -2,6 +2,7 @@
 
 Sequential follows Keras: ``add`` layers (or pass a list), ``compile(optimizer,
 loss, metrics)``, ``fit`` (returning a History), ``evaluate``, ``predict``,
+``train_on_batch``/``test_on_batch``/``predict_on_batch``,
 ``summary``, ``get_weights``/``set_weights``, ``save_weights``/``load_weights``,
 ``save``/``load_model``. Keras 2 spellings work: ``nb_epoch``, ``lr``,
 ``decay``, ``input_dim``. Everything trains in neurocore's C++ core.
@@ -195,20 +196,9 @@ class Sequential:
         if x is None or y is None:
             raise ValueError("fit needs x and y")
 
-        declared = self._declared_input()
-        X0 = np.asarray(x) if not hasattr(x, "tocsr") else x
-        n_in = X0.shape[1] if getattr(X0, "ndim", 2) == 2 else None
-        if declared is not None and n_in is not None and n_in != declared:
-            raise ValueError(f"x has {n_in} features, but the model's input_dim is {declared}")
-        self.build((None, declared if declared is not None else n_in))
+        X, Y, sw = self._training_data(x, y, sample_weight, class_weight)
         net = self._net
-        X, shape = _engine.as_features(x, self.dtype, net.n_in)
-        Y = _engine.prepare_targets(y, net.n_out, net.loss_name, net.sparse, self.dtype, shape[0])
-        sw = None if sample_weight is None else _engine._check_weights(sample_weight, shape[0], np.float64)
-        if class_weight is not None:
-            cw = _engine.class_weights_to_sample_weights(class_weight, Y)
-            sw = cw if sw is None else sw * cw
-        n = shape[0]
+        n = Y.shape[0]
         val_idx = np.empty(0, dtype=np.int64)
         if validation_data is not None:
             if validation_split:
@@ -231,9 +221,7 @@ class Sequential:
             sw = np.ascontiguousarray(sw, dtype=self.dtype)
 
         metric_names, metric_specs = _engine.resolve_metrics(self._compiled["metrics"], net.loss_name, net.n_out)
-        if self._trainer is None:
-            self._trainer = _engine.Trainer(net, self.optimizer, _engine.n_threads(None))
-        self._trainer.optimizer = self.optimizer
+        trainer = self._ready_trainer()
         history = _callbacks.History()
         cbs = _callbacks.CallbackList(
             [history] + list(callbacks or []), self,
@@ -241,13 +229,78 @@ class Sequential:
         self.history = history
         cbs.on_train_begin({})
         try:
-            self._trainer.fit(X, Y, sw, epochs=epochs, initial_epoch=initial_epoch,
+            trainer.fit(X, Y, sw, epochs=epochs, initial_epoch=initial_epoch,
                               batch_size=batch_size, shuffle=shuffle, val_idx=val_idx,
                               metric_names=metric_names, metric_specs=metric_specs,
                               callbacks=cbs, model=self, verbose=verbose, rng=self._rng())
         finally:
             cbs.on_train_end({})
         return history
+
+    def _training_data(self, x, y, sample_weight, class_weight):
+        """x, y and the sample weights (times class_weight) as the core takes
+        them; builds the model for x's width on first use."""
+        declared = self._declared_input()
+        X0 = np.asarray(x) if not hasattr(x, "tocsr") else x
+        n_in = X0.shape[1] if getattr(X0, "ndim", 2) == 2 else None
+        if declared is not None and n_in is not None and n_in != declared:
+            raise ValueError(f"x has {n_in} features, but the model's input_dim is {declared}")
+        self.build((None, declared if declared is not None else n_in))
+        net = self._net
+        X, shape = _engine.as_features(x, self.dtype, net.n_in)
+        Y = _engine.prepare_targets(y, net.n_out, net.loss_name, net.sparse, self.dtype, shape[0])
+        sw = None if sample_weight is None else _engine._check_weights(sample_weight, shape[0], np.float64)
+        if class_weight is not None:
+            cw = _engine.class_weights_to_sample_weights(class_weight, Y)
+            sw = cw if sw is None else sw * cw
+        return X, Y, sw
+
+    def _ready_trainer(self):
+        if self._trainer is None:
+            self._trainer = _engine.Trainer(self._net, self.optimizer, _engine.n_threads(None))
+        self._trainer.optimizer = self.optimizer
+        return self._trainer
+
+    @exclusive_fit
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One gradient step on the batch (x, y), continuing the optimizer's state.
+
+        Returns the batch's loss and metrics from the forward pass of this step
+        (before the update), as Keras 3 does: a scalar loss without metrics,
+        [loss, metrics...] with them, or a dict with ``return_dict``. Nothing
+        accumulates between calls.
+        """
+        self._require_compiled()
+        if x is None or y is None:
+            raise ValueError("train_on_batch needs x and y")
+        X, Y, sw = self._training_data(x, y, sample_weight, class_weight)
+        if sw is not None:
+            sw = np.ascontiguousarray(sw, dtype=self.dtype)
+        net = self._net
+        names, specs = _engine.resolve_metrics(self._compiled["metrics"], net.loss_name, net.n_out)
+        history = _callbacks.History()
+        cbs = _callbacks.CallbackList([history], self, {"epochs": 1, "verbose": 0, "steps": 1})
+        cbs.on_train_begin({})
+        self._ready_trainer().fit(
+            X, Y, sw, epochs=1, initial_epoch=0, batch_size=Y.shape[0], shuffle=False,
+            val_idx=np.empty(0, dtype=np.int64), metric_names=names, metric_specs=specs,
+            callbacks=cbs, model=self, verbose=0, rng=self._rng())
+        logs = {k: float(v[-1]) for k, v in history.history.items()}
+        return self._results(logs, names, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss and metrics on the batch (x, y) in inference mode, as evaluate."""
+        return self.evaluate(x, y, sample_weight=sample_weight, return_dict=return_dict)
+
+    def predict_on_batch(self, x):
+        """The model's outputs for the batch x, as predict."""
+        return self.predict(x)
+
+    @staticmethod
+    def _results(logs, names, return_dict):
+        if return_dict:
+            return logs
+        return [logs["loss"], *(logs[k] for k in names)] if names else logs["loss"]
 
     @staticmethod
     def _stack(A, B):
@@ -268,9 +321,7 @@ class Sequential:
         self._require_built()
         names, specs = _engine.resolve_metrics(self._compiled["metrics"], self._net.loss_name, self._net.n_out)
         loss, values = self._net.evaluate(x, y, sample_weight, specs, _engine.n_threads(None))
-        if return_dict:
-            return {"loss": loss, **dict(zip(names, values))}
-        return [loss, *values] if names else loss
+        return self._results({"loss": loss, **dict(zip(names, values))}, names, return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs for x (inference mode: no dropout, moving statistics)."""
