@@ -229,6 +229,7 @@ TrainConfig parse_config(const py::dict& d) {
   c.shuffle = d["shuffle"].cast<bool>();
   c.early_stopping = d["early_stopping"].cast<bool>();
   c.incremental = d["incremental"].cast<bool>();
+  c.fresh_order = get_or<bool>(d, "fresh_order", false);
   c.batch_size = d["batch_size"].cast<int64_t>();
   c.max_iter = d["max_iter"].cast<int64_t>();
   c.threads = resolve_threads(d["n_threads"].cast<int>());

@@ -38,3 +38,26 @@ def test_text3_techniques_all_train():
     assert _number(out, "argmin of x^2 + x found by gradient descent:") == pytest.approx(-0.5, abs=1e-3)
     assert len(re.findall(r"error rate \d", out)) == 15
     assert _number(out, "highest error rate:") <= 0.1
+
+
+def test_out_of_core_streams_a_memory_mapped_file():
+    out = subprocess.run([sys.executable, str(EXAMPLES / "out_of_core.py"), "--rows", "60000",
+                          "--chunk", "5000", "--epochs", "2"], capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert _number(out.stdout, "test accuracy:") >= 0.8
+    peak = _number(out.stdout, "peak memory allocated while training:")
+    file_mib = _number(out.stdout, "(file")
+    chunk_mib = _number(out.stdout, "one chunk")
+    assert peak < chunk_mib < file_mib / 10  # one chunk at a time, never the file
+
+
+def test_grid_search_runs_on_a_local_dask_cluster():
+    pytest.importorskip("dask_ml")
+    pytest.importorskip("distributed")
+    out = _run("grid_search_dask.py")
+    assert "2 worker processes; neurocore threads per worker: [1]" in out
+    assert re.search(r"grid search: 36 fits in [0-9.]+ s on [12] workers", out)
+    assert _number(out, "test accuracy of the refitted best model:") >= 0.95
+    assert _number(out, "test accuracy") >= 0.9  # Incremental's line
+    assert "predicted 45000 rows in 9 blocks" in out

@@ -38,6 +38,9 @@ struct TrainConfig {
   double alpha = 1e-4, tol = 1e-4;
   double n_iter_no_change = 10;  // may be +inf
   bool shuffle = true, early_stopping = false, incremental = false;
+  // each epoch's order a fresh permutation (Keras; so k one-epoch calls are k
+  // epochs), or the previous order shuffled again (scikit-learn's MLPs)
+  bool fresh_order = false;
   int64_t batch_size = 200, max_iter = 200;
   int threads = 1;
   bool classifier = true;     // validation score: accuracy, else R^2
@@ -176,8 +179,12 @@ class Trainer {
       if (cfg_.shuffle) {
         std::iota(perm.begin(), perm.end(), int64_t(0));
         rng.shuffle(perm.data(), n);
-        for (int64_t i = 0; i < n; ++i) tmp[size_t(i)] = sample_idx[size_t(perm[size_t(i)])];
-        sample_idx.swap(tmp);
+        if (cfg_.fresh_order) {  // Keras: a new permutation of the rows each epoch
+          sample_idx.swap(perm);
+        } else {  // scikit-learn: the previous epoch's order shuffled in place
+          for (int64_t i = 0; i < n; ++i) tmp[size_t(i)] = sample_idx[size_t(perm[size_t(i)])];
+          sample_idx.swap(tmp);
+        }
       }
       double accumulated = 0;
       epoch_metrics_.reset(cfg_.metrics.size());

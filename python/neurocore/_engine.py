@@ -316,7 +316,7 @@ class Trainer:
             raise ValueError("no training samples left after the validation split")
         cfg.update({
             "alpha": 0.0, "tol": 0.0, "n_iter_no_change": float("inf"), "shuffle": bool(shuffle),
-            "early_stopping": False, "incremental": bool(incremental),
+            "early_stopping": False, "incremental": bool(incremental), "fresh_order": True,
             "batch_size": int(min(batch_size, train_idx.size)), "max_iter": int(epochs - initial_epoch),
             "n_threads": self.threads, "classifier": False, "report_scale": 1.0,
             "keras_weighting": True, "metrics": metric_specs, "validate": val_idx.size > 0,
