@@ -1,5 +1,6 @@
 """The README's usage example runs as written."""
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -14,7 +15,7 @@ def test_readme_usage_example_runs(capsys, tmp_path, monkeypatch):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
     assert len(blocks) >= 3, "the README's Python examples are missing"
     for block in blocks:
-        exec(compile(block, str(README), "exec"), {})
+        exec(compile(block, str(README), "exec"), {"__name__": "__main__"})
     out = capsys.readouterr().out
     accuracy = float(re.search(r"test accuracy: ([0-9.]+)", out).group(1))
     assert accuracy > 0.95
@@ -22,3 +23,6 @@ def test_readme_usage_example_runs(capsys, tmp_path, monkeypatch):
     assert float(re.search(r"final accuracy: ([0-9.]+)", out).group(1)) > 0.9
     assert float(re.search(r"held-out accuracy: ([0-9.]+)", out).group(1)) > 0.93
     assert float(re.search(r"MLP with extras: ([0-9.]+)", out).group(1)) > 0.95
+    assert float(re.search(r"streamed accuracy: ([0-9.]+)", out).group(1)) > 0.9
+    if importlib.util.find_spec("dask_ml") is not None:
+        assert re.search(r"best on the cluster: \{'alpha': [0-9.e-]+, 'hidden_layer_sizes'", out)
