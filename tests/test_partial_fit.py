@@ -219,3 +219,51 @@ def test_omp_num_threads_is_the_default():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.split()
     assert out[0] == "1" and int(out[1]) == _engine.n_threads(-1)
+
+
+_BUSY_THREADS = r"""
+import os, sys
+import numpy as np
+from neurocore import MLPClassifier
+
+def cpu_ticks():
+    out = {}
+    for tid in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{tid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        out[tid] = int(fields[11]) + int(fields[12])  # utime + stime
+    return out
+
+rng = np.random.RandomState(0)
+X = rng.rand(6000, 784).astype(np.float32)
+y = rng.randint(0, 10, 6000)
+n_jobs = None if sys.argv[1] == "None" else int(sys.argv[1])
+MLPClassifier(hidden_layer_sizes=(64,), max_iter=1, random_state=0, n_jobs=n_jobs).fit(X[:600], y[:600])
+before = cpu_ticks()
+MLPClassifier(hidden_layer_sizes=(1024, 512), max_iter=2, random_state=0, n_jobs=n_jobs).fit(X, y)
+after = cpu_ticks()
+spent = sorted((after[t] - before.get(t, 0) for t in after), reverse=True)
+print(" ".join(map(str, spent)))
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads per-thread CPU time from /proc")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("n_jobs", [1, None])
+def test_n_jobs_sets_how_many_threads_work(n_jobs):
+    """CPU time per OS thread during a fit (in a fresh process): with n_jobs=1
+    one thread does all the work (OpenMP and OpenBLAS stay serial); with the
+    default every core's thread takes a real share."""
+    cores = _engine.n_threads(-1)
+    if n_jobs is None and cores < 2:
+        pytest.skip("one core")
+    out = subprocess.run([sys.executable, "-c", _BUSY_THREADS, str(n_jobs)], capture_output=True,
+                         text=True, check=True, env=dict(os.environ, OMP_WAIT_POLICY="PASSIVE"))
+    spent = [int(v) for v in out.stdout.split()]
+    total = sum(spent)
+    assert total > 20, spent  # the fit took a measurable share of CPU (clock ticks)
+    if n_jobs == 1:
+        assert spent[0] >= 0.97 * total, spent
+    else:
+        working = [t for t in spent if t >= 0.2 * total]
+        assert len(working) >= min(cores, 2), spent
