@@ -257,8 +257,11 @@ def test_n_jobs_sets_how_many_threads_work(n_jobs):
     cores = _engine.n_threads(-1)
     if n_jobs is None and cores < 2:
         pytest.skip("one core")
+    # a clean environment: starting a Dask LocalCluster leaves OMP_NUM_THREADS=1
+    # in this process's os.environ (its workers' setting), which children inherit
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
     out = subprocess.run([sys.executable, "-c", _BUSY_THREADS, str(n_jobs)], capture_output=True,
-                         text=True, check=True, env=dict(os.environ, OMP_WAIT_POLICY="PASSIVE"))
+                         text=True, check=True, env=dict(env, OMP_WAIT_POLICY="PASSIVE"))
     spent = [int(v) for v in out.stdout.split()]
     total = sum(spent)
     assert total > 20, spent  # the fit took a measurable share of CPU (clock ticks)
