@@ -535,6 +535,8 @@ def _rss_mib():
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="Linux /proc")
+@pytest.mark.skipif(bool(os.environ.get("NEUROCORE_SANITIZE")),
+                    reason="AddressSanitizer keeps freed memory in quarantine: RSS grows by design")
 @pytest.mark.parametrize("name", ESTIMATORS)
 def test_repeated_fit_predict_does_not_grow_memory(data, name):
     X, y = data
