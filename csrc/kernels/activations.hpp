@@ -168,18 +168,17 @@ void bias_activation(T* z, const T* bias, int64_t rows, int64_t cols, const ActS
   parallel_ranges(rows, rows * cols, threads, [&](int64_t r0, int64_t r1, int) {
     T* zr = z + r0 * cols;
     const int64_t n = (r1 - r0) * cols;
-    // relu without a copy of its input: bias and max(., 0) in one pass
-    const bool fused_relu = a.kind == Act::Relu && a.plain_relu() && !keep;
-    detail::bias_relu_rows(zr, bias, r1 - r0, cols, fused_relu);
+    // a plain relu whose input is not kept: bias and max(., 0) in one pass
+    const bool plain = a.kind == Act::Relu && a.plain_relu();
+    detail::bias_relu_rows(zr, bias, r1 - r0, cols, plain && !keep);
     if (keep) std::copy(zr, zr + n, keep + r0 * cols);
     switch (a.kind) {
       case Act::Identity: break;
       case Act::Relu:
-        if (fused_relu) break;
-        if (a.plain_relu()) {
-          detail::bias_relu_rows(zr, static_cast<const T*>(nullptr), r1 - r0, cols, true);
-        } else {
+        if (!plain) {
           for (int64_t j = 0; j < n; ++j) zr[j] = act_forward(a, zr[j]);
+        } else if (keep) {  // after the copy of its input
+          detail::bias_relu_rows(zr, static_cast<const T*>(nullptr), r1 - r0, cols, true);
         }
         break;
       case Act::Softmax:

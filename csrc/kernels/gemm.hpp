@@ -14,7 +14,6 @@
 #include "../core/simd.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
@@ -352,31 +351,21 @@ inline float* pack_buffer_a() {
 }
 
 // dst[q * kb * 32 + p * 32 + c] = op(B)[p][q * 32 + c] for p < kb, columns < nb
-// (the last panel zero-padded), op(B)[p][j] = b[p * bps + j] or b[j * bps + p].
+// (the last panel zero-padded), op(B)[p][j] = b[p * bps + j]; a transposed op(B)
+// goes through pack_b_transposed.
 NC_VECTOR_CLONES inline void pack_b(float* __restrict dst, const float* __restrict b,
-                                    int64_t bps, bool transposed, int64_t kb, int64_t nb) {
+                                    int64_t bps, int64_t kb, int64_t nb) {
   for (int64_t j0 = 0; j0 < nb; j0 += kPanel) {
     const int64_t w = std::min(kPanel, nb - j0);
     float* d = dst + j0 * kb;
-    if (!transposed) {
-      for (int64_t p = 0; p < kb; ++p) {
-        const float* src = b + p * bps + j0;
-        float* dp = d + p * kPanel;
-        if (w == kPanel) {
+    for (int64_t p = 0; p < kb; ++p) {
+      const float* src = b + p * bps + j0;
+      float* dp = d + p * kPanel;
+      if (w == kPanel) {
 #pragma omp simd
-          for (int64_t c = 0; c < kPanel; ++c) dp[c] = src[c];
-        } else {
-          for (int64_t c = 0; c < kPanel; ++c) dp[c] = c < w ? src[c] : 0.f;
-        }
-      }
-    } else {
-      for (int64_t c = 0; c < kPanel; ++c) {
-        if (c < w) {
-          const float* src = b + (j0 + c) * bps;
-          for (int64_t p = 0; p < kb; ++p) d[p * kPanel + c] = src[p];
-        } else {
-          for (int64_t p = 0; p < kb; ++p) d[p * kPanel + c] = 0.f;
-        }
+        for (int64_t c = 0; c < kPanel; ++c) dp[c] = src[c];
+      } else {
+        for (int64_t c = 0; c < kPanel; ++c) dp[c] = c < w ? src[c] : 0.f;
       }
     }
   }
@@ -419,7 +408,8 @@ NC_AVX512_INLINE void transpose16(__m512 r[16]) {
       r[i + 2 * h] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
       r[i + 2 * h + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
     }
-  // r[4q + x] now holds, in each 128-bit lane L, row 4L + ... : gather lanes
+  // each 128-bit lane of r[i] now holds 4 finished columns of one 4-row group:
+  // two rounds of 128-bit lane shuffles bring the four groups together
   for (int i = 0; i < 4; ++i) {
     t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
     t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
@@ -432,7 +422,8 @@ NC_AVX512_INLINE void transpose16(__m512 r[16]) {
   }
 }
 
-// pack_b for a transposed op(B), 16 x 16 blocks through registers: one pass
+// pack_b's layout for a transposed op(B), op(B)[p][j] = b[j * bps + p], in
+// 16 x 16 blocks through registers: one pass
 // of whole-vector loads and stores instead of a strided store per float (the
 // input gradient d @ W^T of a 64-row batch spent a third of its time packing).
 NC_AVX512 inline void pack_b_transposed(float* __restrict dst, const float* __restrict b,
@@ -472,7 +463,7 @@ NC_AVX512 inline void rows_packed(float* c, const float* a, int64_t ars, int64_t
       if (transposed)
         pack_b_transposed(pb, bsrc, bps, kb, nb);
       else
-        pack_b(pb, bsrc, bps, false, kb, nb);
+        pack_b(pb, bsrc, bps, kb, nb);
       const float bet = p0 == 0 ? beta : 1.f;
       for (int64_t i0 = r0; i0 < r1; i0 += kBlockM) {
         const int64_t mb = std::min(kBlockM, r1 - i0);

@@ -295,6 +295,23 @@ class Trainer:
         self.u_product = 1.0
         self.base_lr = None
 
+    def state(self):
+        """What continuing this training later needs (partial_fit, saved with
+        the estimator): the optimizer, its slots and its counters."""
+        return {"optimizer": self.optimizer, "slots": self.slots, "iterations": self.iterations,
+                "u_product": self.u_product, "learning_rate": self.base_lr}
+
+    @classmethod
+    def resumed(cls, network, state, threads):
+        """A Trainer continuing from ``state()`` of an earlier one."""
+        trainer = cls(network, state["optimizer"], threads)
+        trainer.opt_config = trainer.optimizer.config()
+        trainer.slots = state["slots"]
+        trainer.iterations = int(state["iterations"])
+        trainer.u_product = float(state["u_product"])
+        trainer.base_lr = float(state["learning_rate"])
+        return trainer
+
     def _ensure_slots(self):
         cfg = self.optimizer.config()
         if self.slots is None or cfg["optimizer"] != self.opt_config["optimizer"]:

@@ -445,9 +445,9 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        if "_params" in self.__dict__ and "_best_params" not in self.__dict__:
-            self._best_params = self._params.copy()
         if "_params" in self.__dict__:
+            if "_best_params" not in self.__dict__:  # not saved without early stopping
+                self._best_params = self._params.copy()
             try:
                 self._bind_views()
             except (ValueError, IndexError, TypeError) as e:

@@ -164,11 +164,7 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
             # interrupted or diverged after some steps: keep the (finite) weights reached
             if n_iter is not None or trainer.iterations > 0:
                 self._net, self._rng = net, rng
-                self._optimizer_state = {
-                    "optimizer": trainer.optimizer, "slots": trainer.slots,
-                    "iterations": trainer.iterations, "u_product": trainer.u_product,
-                    "learning_rate": trainer.base_lr,
-                }
+                self._optimizer_state = trainer.state()
                 new = dict(history.history)
                 if resume:
                     for key, values in new.items():
@@ -184,21 +180,16 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
     def _trainer(self, net, resume):
         """A Trainer for net: a fresh optimizer (a copy of the parameter's, which
         callbacks may change), or with ``resume`` the saved one and its state."""
+        threads = _engine.n_threads(self.n_jobs)
         state = self.__dict__.get("_optimizer_state") if resume else None
-        if state is None:
-            optimizer = _optimizers.get(self.optimizer)
-            if isinstance(self.optimizer, _optimizers.Optimizer):
-                import copy
+        if state is not None:
+            return _engine.Trainer.resumed(net, state, threads)
+        optimizer = _optimizers.get(self.optimizer)
+        if isinstance(self.optimizer, _optimizers.Optimizer):
+            import copy
 
-                optimizer = copy.deepcopy(self.optimizer)
-            return _engine.Trainer(net, optimizer, _engine.n_threads(self.n_jobs))
-        trainer = _engine.Trainer(net, state["optimizer"], _engine.n_threads(self.n_jobs))
-        trainer.opt_config = trainer.optimizer.config()
-        trainer.slots = state["slots"]
-        trainer.iterations = int(state["iterations"])
-        trainer.u_product = float(state["u_product"])
-        trainer.base_lr = float(state["learning_rate"])
-        return trainer
+            optimizer = copy.deepcopy(self.optimizer)
+        return _engine.Trainer(net, optimizer, threads)
 
     def _check_restored_network(self):
         net = self._net
