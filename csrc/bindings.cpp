@@ -343,7 +343,6 @@ class PyNetwork {
     Arr<T> out({v.n_rows, net.n_out()});
     T* o = out.mutable_data();
     const int threads = resolve_threads(n_threads);
-    set_blas_threads(blas_threads_for(net.max_gemm_flops(std::min<int64_t>(v.n_rows, 512)), threads));
     if (v.n_rows * v.n_cols < 4096) {  // a few rows: releasing the GIL costs more than the work
       net.predict(p, st, v, o, threads);
     } else {
@@ -368,7 +367,6 @@ class PyNetwork {
     std::pair<double, double> r;
     {
       py::gil_scoped_release release;
-      set_blas_threads(blas_threads_for(net.max_gemm_flops(std::min<int64_t>(v.n_rows, 1024)), threads));
       r = full_objective(net, p, v, y, w, alpha, report_scale, g, threads, seed, penalty_per_sample);
     }
     return py::make_tuple(r.first, r.second);
@@ -389,7 +387,6 @@ class PyNetwork {
     std::pair<double, std::vector<double>> r;
     {
       py::gil_scoped_release release;
-      set_blas_threads(blas_threads_for(net.max_gemm_flops(std::min<int64_t>(v.n_rows, 512)), threads));
       Workspace<T> ws;
       r = evaluate_rows(net, p, st, v, nullptr, v.n_rows, y, w, ms, keras_weighting, threads, ws);
     }
@@ -451,7 +448,6 @@ class PyNetwork {
     }
     Trainer<T> trainer(net, cfg);
     py::gil_scoped_release release;
-    set_blas_threads(blas_threads_for(net.max_gemm_flops(std::min<int64_t>(cfg.batch_size, d.n_train)), cfg.threads));
     trainer.fit(d, buf, state, cb, check_signals);
   }
 
@@ -463,7 +459,7 @@ class PyNetwork {
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "neurocore's C++ core: networks, losses, optimizers and the training loop";
-  if (!std::getenv("NEUROCORE_OPENBLAS_THREADS")) install_openmp_blas_backend();
+  active_kernels();  // an invalid NEUROCORE_ISA fails the import, not a later call
 
   py::register_exception_translator([](std::exception_ptr p) {
     try {
@@ -559,7 +555,48 @@ PYBIND11_MODULE(_core, m) {
         return optimizer_slots(c);
       },
       "How many state buffers the optimizer described by a config dict needs.");
-  m.def("blas_threads", &get_blas_threads, "Threads OpenBLAS currently uses.");
+  m.def(
+      "isa_info",
+      [] {
+        const IsaKernels& k = active_kernels();
+        py::dict d;
+        d["isa"] = isa_name(k.isa);
+        d["detected"] = isa_name(detected_isa());
+        const char* cap = std::getenv("NEUROCORE_ISA");
+        d["cap"] = cap && *cap ? py::object(py::str(cap)) : py::object(py::none());
+        d["tile_float32"] = k.tile_f32;
+        d["tile_float64"] = k.tile_f64;
+        return d;
+      },
+      "The instruction set the kernels use (the detected one capped by NEUROCORE_ISA), and "
+      "their register tiles.");
+  m.def(
+      "_gemm",
+      [](bool ta, bool tb, const py::array& a, const py::array& b, py::array& c, double alpha,
+         double beta, int threads) {
+        // c (m, n) = alpha * op(a) @ op(b) + beta * c on the active kernels
+        if (a.ndim() != 2 || b.ndim() != 2 || c.ndim() != 2)
+          throw std::invalid_argument("a, b and c must be 2-dimensional");
+        const int64_t m = ta ? a.shape(1) : a.shape(0), k = ta ? a.shape(0) : a.shape(1);
+        const int64_t kb = tb ? b.shape(1) : b.shape(0), n = tb ? b.shape(0) : b.shape(1);
+        if (kb != k || c.shape(0) != m || c.shape(1) != n)
+          throw std::invalid_argument("shapes do not match");
+        auto run = [&](auto zero) {
+          using T = decltype(zero);
+          const T* pa = as_array<T>(a, "a").data();
+          const T* pb = as_array<T>(b, "b").data();
+          T* pc = mutable_ptr<T>(c, m * n, "c");
+          py::gil_scoped_release release;
+          detail::gemm<T>(ta, tb, pc, pa, pb, m, n, k, T(alpha), T(beta), threads);
+        };
+        if (py::dtype::of<float>().is(c.dtype()) || c.dtype().equal(py::dtype::of<float>()))
+          run(0.f);
+        else
+          run(0.0);
+      },
+      py::arg("ta"), py::arg("tb"), py::arg("a"), py::arg("b"), py::arg("c"), py::arg("alpha"),
+      py::arg("beta"), py::arg("threads"),
+      "Test hook: c = alpha * op(a) @ op(b) + beta * c on the active kernels.");
   m.def(
       "_throw_in_parallel_region",
       [](int64_t n, int threads, int64_t at) {

@@ -188,8 +188,9 @@ def test_deep_network_gradient():
     _check_gradient(net, X, Y, sw=rng.uniform(0.5, 1.5, 10), alpha=0.1)
 
 
-def test_large_network_gradient_uses_blas_path():
-    """Big enough that every GEMM goes through OpenBLAS, checked on a sample of coordinates."""
+def test_large_network_gradient_uses_packed_path():
+    """Big enough that the GEMMs pack their operands (float64 panels), checked on a
+    sample of coordinates."""
     rng = np.random.RandomState(6)
     X = rng.randn(64, 40)
     Y = np.eye(4)[rng.randint(0, 4, 64)]
@@ -260,7 +261,7 @@ def _objectives_32_and_64(rng, X, layers, activation, spread, threads):
 def test_float32_products_agree_with_float64(rows, n_in, n_hidden, threads):
     """Every GEMM form (forward a @ W, weight gradient a^T @ d, input gradient
     d @ W^T) through each float32 path (tiled kernel with its row and column
-    remainders and its blocks over k and n beyond 256, plain loops, OpenBLAS),
+    remainders and its blocks over k and n beyond 256, in place and packed),
     on one and two threads, against float64."""
     rng = np.random.RandomState(rows * 1000 + n_in)
     X = rng.randn(rows, n_in)

@@ -283,15 +283,6 @@ class Network {
     return out;
   }
 
-  // flops of the largest GEMM a batch of `rows` rows makes (for the BLAS threads)
-  int64_t max_gemm_flops(int64_t rows) const {
-    int64_t m = 0;
-    for (const auto& layer : layers_)
-      if (dynamic_cast<const Dense<T>*>(layer.get()))
-        m = std::max(m, 2 * rows * layer->n_in * layer->n_out);
-    return m;
-  }
-
   // (offset, length) of every variable (each kernel, each bias, each other
   // layer's parameters), as Keras's per-variable gradient clipping sees them.
   std::vector<std::pair<int64_t, int64_t>> variable_segments() const {

@@ -3,18 +3,16 @@
 ``neurocore.MLPClassifier`` and ``neurocore.MLPRegressor`` take every parameter
 of scikit-learn's classes of the same names, with the same defaults and meaning,
 so swapping the import is the whole migration. Their forward and backward
-passes, optimizer steps and the whole epoch loop run in a C++ core (OpenMP and
-OpenBLAS) with the GIL released.
+passes, optimizer steps and the whole epoch loop run in a C++ core (OpenMP, with
+register-tiled matrix kernels for AVX-512, AVX2 and portable CPUs) with the GIL
+released.
 """
 
-import ctypes as _ctypes
 import os as _os
 
-import scipy_openblas32 as _openblas
-
-# One thread pool: the core hands OpenBLAS's parallel work to its OpenMP threads
-# (OpenBLAS's own workers stay asleep). Those threads spin briefly after each
-# parallel region, so back-to-back GEMMs and loops find them awake, then sleep.
+# One thread pool: every matrix product and loop of the core runs on its OpenMP
+# threads. They spin briefly after each parallel region, so back-to-back
+# products and loops find them awake, then sleep.
 # Measured on 2 cores: libgomp's default 300,000-iteration spin made training
 # 8x slower when OpenBLAS had its own pool (19.6 s vs 1.6 s); sleeping at once
 # made every GEMM pay a wake-up (digits fit 103 ms vs 86 ms, a 50000 x 100
@@ -22,13 +20,6 @@ import scipy_openblas32 as _openblas
 # they are set here, before the extension loads it, unless the user chose.
 if "OMP_WAIT_POLICY" not in _os.environ:
     _os.environ.setdefault("GOMP_SPINCOUNT", "20000")
-
-# Load OpenBLAS globally before the extension: an installed extension finds it
-# through its RPATH, an editable or in-tree build through this preload.
-_ctypes.CDLL(
-    _os.path.join(_openblas.get_lib_dir(), _openblas.get_library(fullname=True)),
-    mode=_ctypes.RTLD_GLOBAL,
-)
 
 from . import _core  # noqa: E402
 from ._mlp import MLPClassifier, MLPRegressor  # noqa: E402

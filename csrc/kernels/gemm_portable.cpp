@@ -1,0 +1,60 @@
+// The portable GEMM kernels: GCC/Clang vector extensions of 128 bits (4 floats
+// or 2 doubles: SSE2 on any x86-64, NEON on aarch64), no intrinsics, so this
+// file compiles for every target. a * b + c is one fused multiply-add where the
+// target has one (aarch64) and two roundings where it has not (baseline
+// x86-64). Only the vector operations are here; the kernel is gemm_tile.inc.
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "../core/isa.hpp"
+
+namespace nc {
+namespace portable {
+
+template <class T>
+struct Vec {
+  typedef T reg __attribute__((vector_size(16)));
+  using mask = int;  // the number of leading lanes in use
+  static constexpr int lanes = int(16 / sizeof(T));
+  static constexpr int64_t block_n = sizeof(T) == 4 ? 256 : 128;
+  static constexpr bool has_transpose = false;
+  static reg zero() { return reg{}; }
+  static reg set1(T x) {
+    reg r;
+    for (int i = 0; i < lanes; ++i) r[i] = x;
+    return r;
+  }
+  static reg load(const T* p) {
+    reg r;
+    std::memcpy(&r, p, sizeof r);
+    return r;
+  }
+  static void store(T* p, reg r) { std::memcpy(p, &r, sizeof r); }
+  static mask make_mask(int w) { return w; }
+  static reg loadm(const T* p, mask w) {
+    reg r{};
+    for (int i = 0; i < lanes; ++i)
+      if (i < w) r[i] = p[i];
+    return r;
+  }
+  static void storem(T* p, reg r, mask w) {
+    for (int i = 0; i < lanes; ++i)
+      if (i < w) p[i] = r[i];
+  }
+  static reg fma(reg a, reg b, reg c) { return a * b + c; }
+  static reg mul(reg a, reg b) { return a * b; }
+  static void transpose(reg*) {}
+};
+
+#include "gemm_tile.inc"
+
+const IsaKernels& kernels() {
+  static const IsaKernels k{Isa::Generic, "6x8 (12x4 for one-vector outputs)",
+                            "6x4 (12x2 for one-vector outputs)", &gemm_rows<float>,
+                            &gemm_rows<double>};
+  return k;
+}
+
+}  // namespace portable
+}  // namespace nc
