@@ -36,6 +36,13 @@ try:  # an optional peer
 except ImportError:  # pragma: no cover
     torch = None
 
+try:  # an optional predict peer (pip install ".[bench]")
+    import onnx
+    import onnxruntime
+    from onnx import TensorProto, helper, numpy_helper
+except ImportError:  # pragma: no cover
+    onnx = onnxruntime = None
+
 N_CPUS = os.cpu_count() or 1
 
 
@@ -228,6 +235,34 @@ if torch is not None:
     LIBRARIES.append(("pytorch", fit_torch))
 
 
+def onnx_session(model, threads):
+    """ONNX Runtime running the fitted neurocore MLP's network (Gemm + Relu per
+    hidden layer, Gemm, ArgMax: labels, as ``predict`` returns), built with
+    onnx.helper from its weights, on `threads` intra-op threads."""
+    nodes, inits, cur = [], [], "x"
+    for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_)):
+        inits += [numpy_helper.from_array(np.asarray(W, np.float32), f"W{i}"),
+                  numpy_helper.from_array(np.asarray(b, np.float32), f"b{i}")]
+        nodes.append(helper.make_node("Gemm", [cur, f"W{i}", f"b{i}"], [f"z{i}"]))
+        cur = f"z{i}"
+        if i < len(model.coefs_) - 1:
+            nodes.append(helper.make_node("Relu", [cur], [f"h{i}"]))
+            cur = f"h{i}"
+    nodes.append(helper.make_node("ArgMax", [cur], ["label"], axis=1, keepdims=0))
+    graph = helper.make_graph(
+        nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, model.n_features_in_])],
+        [helper.make_tensor_value_info("label", TensorProto.INT64, [None])], inits)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    proto.ir_version = 8
+    opts = onnxruntime.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    sess = onnxruntime.InferenceSession(proto.SerializeToString(), opts,
+                                        providers=["CPUExecutionProvider"])
+    classes = model.classes_
+    return lambda X: classes[sess.run(None, {"x": X})[0]]
+
+
 def latency(fn, calls):
     fn()
     best = float("inf")
@@ -249,7 +284,9 @@ def run(full=False, threads_list=None, libraries=None):
                            "python": platform.python_version(), "neurocore": nc.__version__,
                            "scikit-learn": __import__("sklearn").__version__,
                            "pytorch": getattr(torch, "__version__", None),
-                           "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE")},
+                           "onnxruntime": getattr(onnxruntime, "__version__", None),
+                           "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+                           "config": nc.system_info()},
                "gemm_peak_gflops": {}, "fits": [], "predict": []}
     for t in threads_list:
         results["gemm_peak_gflops"][t] = gemm_peak(t)
@@ -280,6 +317,14 @@ def run(full=False, threads_list=None, libraries=None):
                         ctx.__exit__(None, None, None)
                     results["predict"].append(dict(library=name, threads=t, one_row_us=one * 1e6,
                                                    rows_per_second=10000 / many))
+                    if name == "neurocore" and onnxruntime is not None:
+                        run_onnx = onnx_session(model, t)
+                        assert (run_onnx(block) == model.predict(block)).mean() > 0.99
+                        one = latency(lambda: run_onnx(row), 2000)
+                        many = latency(lambda: run_onnx(block), 10)
+                        results["predict"].append(dict(library="onnxruntime", threads=t,
+                                                       one_row_us=one * 1e6,
+                                                       rows_per_second=10000 / many))
                 del model
                 gc.collect()
     # the machine is shared: measure the peak again after the workloads, keep the
@@ -295,12 +340,21 @@ def table(results):
     lines = []
     m = results["machine"]
     peaks = ", ".join(f"{t} thread{'s' if int(t) > 1 else ''}: {p:.0f}" for t, p in results["gemm_peak_gflops"].items())
-    lines.append(f"neurocore {m['neurocore']}, scikit-learn {m['scikit-learn']}, PyTorch {m['pytorch']}; "
-                 f"{m['cores']} cores. float32 GEMM peak (numpy a @ b, GFLOP/s): {peaks}.")
+    peers = [f"scikit-learn {m['scikit-learn']}"]
+    peers.append(f"PyTorch {m['pytorch']}" if m.get("pytorch") else "PyTorch not installed")
+    peers.append(f"ONNX Runtime {m['onnxruntime']}" if m.get("onnxruntime") else "ONNX Runtime not installed")
+    cfg = m.get("config") or {}
+    lines.append(f"neurocore {m['neurocore']}, {', '.join(peers)}; {cfg.get('cpu', m['processor'])}, "
+                 f"{m['cores']} cores.")
+    if cfg:
+        blas = cfg.get("numpy_blas") or {}
+        lines.append(f"neurocore's kernels: {cfg['isa']} (the CPU has {cfg['isa_detected']}; NEUROCORE_ISA "
+                     f"cap: {cfg['isa_cap'] or 'none'}), float32 tiles {cfg['tile_float32']}. numpy's BLAS: "
+                     f"{blas.get('name')} {blas.get('version')}, core type {blas.get('core_type')}.")
+    lines.append(f"float32 GEMM peak (numpy a @ b, GFLOP/s): {peaks}.")
     if m.get("openblas_coretype"):
-        lines.append(f"OPENBLAS_CORETYPE={m['openblas_coretype']} pins numpy's (and neurocore's) OpenBLAS to "
-                     "those kernels; neurocore's own AVX-512 kernel for mini-batch-sized products is not "
-                     "pinned, so its fits can exceed that peak.")
+        lines.append(f"OPENBLAS_CORETYPE={m['openblas_coretype']} pins numpy's OpenBLAS to those kernels; "
+                     "neurocore's own kernels are not pinned, so its fits can exceed that peak.")
     lines.append("")
     lines.append("| workload | threads | library | fit | vs scikit-learn | vs PyTorch | GFLOP/s | of peak | peak memory | score |")
     lines.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")

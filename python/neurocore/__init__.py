@@ -25,8 +25,9 @@ from . import _core  # noqa: E402
 from ._mlp import MLPClassifier, MLPRegressor  # noqa: E402
 from ._neural_net import NeuralNetClassifier, NeuralNetRegressor  # noqa: E402
 from ._persist import load  # noqa: E402
+from ._system import show_config, system_info  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = ["MLPClassifier", "MLPRegressor", "NeuralNetClassifier", "NeuralNetRegressor", "load",
-           "__version__"]
+           "show_config", "system_info", "__version__"]

@@ -460,14 +460,22 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
             raise ValueError(f"invalid layer sizes {units!r}")
         if units[0] != self.n_features_in_ or units[-1] != self.n_outputs_ or self.n_layers_ != len(units):
             raise ValueError("layer sizes do not match n_features_in_, n_outputs_ and n_layers_")
-        size = sum((a + 1) * b for a, b in zip(units[:-1], units[1:]))
         if not isinstance(params, np.ndarray) or params.dtype not in (np.float32, np.float64):
             raise ValueError("the parameters are not a float32 or float64 array")
+        # the network these hyperparameters build (Dense kernels and biases, and
+        # batch normalization's scales and offsets when batch_norm is on)
+        self._net = None
+        try:
+            net = self._network()
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"the hyperparameters do not build a network: {e}") from None
+        size = net.n_params
         for name in ("_params", "_best_params"):
             buf = getattr(self, name, params)
             if not isinstance(buf, np.ndarray) or buf.shape != (size,) or buf.dtype != params.dtype:
                 raise ValueError(f"{name} does not match the layer sizes {units}")
-        if not isinstance(self._state, np.ndarray) or self._state.dtype != params.dtype:
+        if (not isinstance(self._state, np.ndarray) or self._state.dtype != params.dtype
+                or self._state.shape != (net.n_state,)):
             raise ValueError("invalid network state")
         opt = getattr(self, "_optimizer", None)
         if opt is not None and not all(

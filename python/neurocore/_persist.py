@@ -32,6 +32,11 @@ import numpy as np
 FORMAT = "neurocore-estimator"
 FORMAT_VERSION = 1
 _ARRAY_KINDS = "biufU"  # bool, ints, floats, unicode: what np.load reads without pickle
+# The largest entry a file may hold once decompressed (metadata.json, each
+# array of arrays.npz, and arrays.npz itself), checked against the sizes the
+# archive declares before anything is inflated: a crafted file cannot make
+# loading allocate more (zipfile never inflates past a declared size).
+MAX_ENTRY_BYTES = 4 << 30
 
 
 def _estimators():
@@ -195,6 +200,14 @@ def _dtype(name):
     return dt
 
 
+def _check_entry_sizes(z, names, where):
+    for name in names:
+        size = z.getinfo(name).file_size
+        if size > MAX_ENTRY_BYTES:
+            raise ValueError(f"{where}: entry {name!r} holds {size} bytes, more than the "
+                             f"{MAX_ENTRY_BYTES} bytes a neurocore file may hold per entry")
+
+
 def read_archive(path, fmt, max_version, entries, what):
     """The metadata and the named entries of a neurocore zip file (an estimator
     or a Keras-facade model), its format name and version checked; anything
@@ -204,8 +217,13 @@ def read_archive(path, fmt, max_version, entries, what):
         with zipfile.ZipFile(path) as z:
             if not {"metadata.json", *entries} <= set(z.namelist()):
                 raise ValueError("missing entries")
+            _check_entry_sizes(z, ["metadata.json", *entries], path)
             meta = json.loads(z.read("metadata.json"))
             raw = {name: z.read(name) for name in entries}
+            for name, data in raw.items():
+                if name.endswith(".npz"):  # the arrays inside are zip entries too
+                    with zipfile.ZipFile(io.BytesIO(data)) as inner:
+                        _check_entry_sizes(inner, inner.namelist(), f"{path}: {name}")
     except FileNotFoundError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError,
