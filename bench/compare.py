@@ -20,7 +20,16 @@ import sys
 import time
 import warnings
 
-import numpy as np
+# NEUROCORE_ISA=avx2 measures neurocore's AVX2 kernels; on an AVX-512 machine the
+# peers are held to AVX2 too where they have a switch (numpy's and scikit-learn's
+# OpenBLAS, PyTorch's own kernels and oneDNN), read when they load, so before
+# numpy is imported. ONNX Runtime has none: it keeps what the CPU has.
+PEER_ISA_CAPS = {"avx2": {"OPENBLAS_CORETYPE": "Haswell", "ATEN_CPU_CAPABILITY": "avx2",
+                          "ONEDNN_MAX_CPU_ISA": "AVX2"}}
+for _k, _v in PEER_ISA_CAPS.get(os.environ.get("NEUROCORE_ISA", ""), {}).items():
+    os.environ.setdefault(_k, _v)
+
+import numpy as np  # noqa: E402
 
 import neurocore as nc  # first: it sets the OpenMP wait policy before libgomp loads
 
@@ -286,6 +295,9 @@ def run(full=False, threads_list=None, libraries=None):
                            "pytorch": getattr(torch, "__version__", None),
                            "onnxruntime": getattr(onnxruntime, "__version__", None),
                            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+                           "peer_caps": {k: os.environ[k] for k in ("ATEN_CPU_CAPABILITY",
+                                                                    "ONEDNN_MAX_CPU_ISA")
+                                         if k in os.environ},
                            "config": nc.system_info()},
                "gemm_peak_gflops": {}, "fits": [], "predict": []}
     for t in threads_list:
@@ -355,6 +367,10 @@ def table(results):
     if m.get("openblas_coretype"):
         lines.append(f"OPENBLAS_CORETYPE={m['openblas_coretype']} pins numpy's OpenBLAS to those kernels; "
                      "neurocore's own kernels are not pinned, so its fits can exceed that peak.")
+    if m.get("peer_caps"):
+        lines.append("PyTorch held to the same instruction set: "
+                     + ", ".join(f"{k}={v}" for k, v in m["peer_caps"].items())
+                     + "; ONNX Runtime has no such switch and uses what the CPU has.")
     lines.append("")
     lines.append("| workload | threads | library | fit | vs scikit-learn | vs PyTorch | GFLOP/s | of peak | peak memory | score |")
     lines.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")

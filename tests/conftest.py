@@ -1,10 +1,53 @@
 import os
+import signal
+import threading
+import time
 
 # Keep tests deterministic and light on a shared machine.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 import pytest
+
+
+@pytest.fixture
+def sigint_reaches_python():
+    """A test that sends itself SIGINT needs Python's handler installed. A
+    process started with SIGINT ignored (a background job of a shell: `pytest
+    &`) keeps it ignored, and the signal would be dropped while the fit runs on:
+    there the default handler is installed for the test and restored after,
+    and where that cannot be done (not the main thread) the test is skipped."""
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.default_int_handler:
+        yield
+        return
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("SIGINT is ignored in this process and only the main thread can "
+                    "install a handler, so a Ctrl-C test would wait for a signal that never comes")
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class Deadline:
+    """A Keras-style callback that stops a fit once `seconds` have passed: a test
+    waiting for a Ctrl-C that does not come ends instead of training on."""
+
+    def __new__(cls, seconds):
+        from neurocore.keras.callbacks import Callback
+
+        class _Deadline(Callback):
+            def __init__(self):
+                super().__init__()
+                self.end = time.monotonic() + seconds
+
+            def on_epoch_end(self, epoch, logs=None):
+                if time.monotonic() > self.end:
+                    self.model.stop_training = True
+
+        return _Deadline()
 
 
 @pytest.fixture

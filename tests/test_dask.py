@@ -23,12 +23,15 @@ from neurocore import MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNe
 
 Incremental, ParallelPostFit = dask_ml_wrappers.Incremental, dask_ml_wrappers.ParallelPostFit
 
+# a cluster that stops answering fails the test instead of hanging it
+pytestmark = pytest.mark.timeout(300)
+
 
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        host="127.0.0.1", dashboard_address=None,
-                                       silence_logs=logging.ERROR)
+                                       silence_logs=logging.ERROR, timeout=120)
     with cluster, distributed.Client(cluster) as c:
         yield c
 

@@ -58,6 +58,7 @@ def test_grid_search_runs_on_a_local_dask_cluster():
     out = _run("grid_search_dask.py")
     assert "2 worker processes; neurocore threads per worker: [1]" in out
     assert re.search(r"grid search: 36 fits in [0-9.]+ s on [12] workers", out)
-    assert _number(out, "test accuracy of the refitted best model:") >= 0.95
+    # 0.964 on every path; 450 test rows (standard error 0.009)
+    assert _number(out, "test accuracy of the refitted best model:") >= 0.93
     assert _number(out, "test accuracy") >= 0.9  # Incremental's line
     assert "predicted 45000 rows in 9 blocks" in out

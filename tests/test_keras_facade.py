@@ -113,22 +113,37 @@ LOSS_CASES = {
 
 @pytest.mark.parametrize("loss", sorted(LOSS_CASES))
 def test_every_loss_name_trains(toy, loss):
+    """Each loss name trains text 1's task (class 1 when 5 inputs in [0, 1) sum
+    past 2.5; linearly separable, chance 0.5) with the same small network.
+
+    The margin: over seeds 0-9 on each instruction-set path, every loss reached
+    0.81-0.995 accuracy, except that a cosine-similarity run can stay at chance
+    (about 1 in 10: the loss ignores the output's length, so outputs that start
+    out collinear get no gradient apart). So five seeds each, and the median
+    must reach 0.75: 3 standard errors (0.02 at 400 rows) below the worst
+    successful run, 0.25 above chance; it fails only when most seeds fail to
+    learn, which no correct loss did."""
     X, y = toy
     out, units, target = LOSS_CASES[loss]
-    np.random.seed(3)
-    model = Sequential([Dense(16, input_dim=5, activation="relu"), Dense(units, activation=out)])
-    model.compile(optimizers.Adam(0.01), loss, metrics=["accuracy"])
-    hist = model.fit(X, target(y), epochs=60, verbose=0)
-    assert hist.history["loss"][-1] < hist.history["loss"][0], loss
-    p = model.predict(X)
-    if units == 2:
-        pred = p.argmax(axis=1)
-    else:
-        p = p.ravel()
-        threshold = {"hinge": 0.0, "squared_hinge": 0.0, "mean_absolute_percentage_error": 1.5,
-                     "mean_squared_logarithmic_error": 1.5, "poisson": 1.5}.get(loss, 0.5)
-        pred = (p > threshold).astype(int)
-    assert np.mean(pred == y) > 0.85, loss
+    accuracies, decreased = [], []
+    for seed in range(5):
+        np.random.seed(seed)
+        model = Sequential([Dense(16, input_dim=5, activation="relu"),
+                            Dense(units, activation=out)])
+        model.compile(optimizers.Adam(0.01), loss, metrics=["accuracy"])
+        hist = model.fit(X, target(y), epochs=60, verbose=0)
+        decreased.append(hist.history["loss"][-1] < hist.history["loss"][0])
+        p = model.predict(X, verbose=0)
+        if units == 2:
+            pred = p.argmax(axis=1)
+        else:
+            p = p.ravel()
+            threshold = {"hinge": 0.0, "squared_hinge": 0.0, "mean_absolute_percentage_error": 1.5,
+                         "mean_squared_logarithmic_error": 1.5, "poisson": 1.5}.get(loss, 0.5)
+            pred = (p > threshold).astype(int)
+        accuracies.append(np.mean(pred == y))
+    assert sum(decreased) >= 3, (loss, decreased)
+    assert np.median(accuracies) >= 0.75, (loss, accuracies)
 
 
 def test_loss_objects_and_functions(toy):

@@ -14,7 +14,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.exceptions import NotFittedError
 
-from conftest import make_network
+from conftest import Deadline, make_network
 from neurocore import MLPClassifier, MLPRegressor, _core
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -143,11 +143,13 @@ def test_verbose_prints_every_epoch(digits, capsys):
     assert out.count("Validation score: ") == 3
 
 
-def test_ctrl_c_raises_keyboard_interrupt_and_keeps_a_usable_model():
+@pytest.mark.timeout(120)
+def test_ctrl_c_raises_keyboard_interrupt_and_keeps_a_usable_model(sigint_reaches_python):
     rng = np.random.RandomState(0)
     X = rng.rand(20000, 200).astype(np.float32)
     y = (X[:, :100].sum(1) > 50).astype(int)
-    clf = MLPClassifier(hidden_layer_sizes=(512, 512), max_iter=1000, tol=0, random_state=0)
+    clf = MLPClassifier(hidden_layer_sizes=(512, 512), max_iter=1000, tol=0, random_state=0,
+                        callbacks=[Deadline(60)])  # should the signal be lost, the fit ends
     timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
     start = time.perf_counter()
@@ -262,7 +264,12 @@ def test_any_activation_trains(digits, activation):
     clf = MLPClassifier(hidden_layer_sizes=(48, 24), activation=activation, max_iter=60,
                         learning_rate_init={"exponential": 3e-4, "softmax": 1e-2}.get(str(activation), 1e-3),
                         random_state=0).fit(X, y)
-    assert clf.score(X, y) > 0.85, activation
+    # digits, chance 0.1. Over seeds 0-4 on every instruction-set path the
+    # activations reached 0.85-0.99 (logistic and sigmoid learn slowest at this
+    # learning rate: 0.850-0.873) and softmax as a hidden activation 0.72-0.99;
+    # the margins sit 5 standard errors (0.009 at 1797 rows) below those
+    floor = 0.6 if activation == "softmax" else 0.8
+    assert clf.score(X, y) > floor, activation
     assert clf.get_params()["activation"] == activation
 
 
@@ -290,7 +297,8 @@ def test_every_keras_optimizer_trains_as_a_solver(digits, solver):
     lr = {"adadelta": 1.0, "adagrad": 0.05}.get(solver, 0.003)
     clf = MLPClassifier(hidden_layer_sizes=(32,), solver=solver, learning_rate_init=lr,
                         max_iter=40, random_state=0).fit(X, y)
-    assert clf.score(X, y) > 0.9, solver
+    # over seeds 0-4 on every path: 0.95-0.99, and 0.877-0.920 for Adadelta
+    assert clf.score(X, y) > (0.83 if solver == "adadelta" else 0.9), solver
     assert clf._optimizer.t == clf.n_iter_ * int(np.ceil(len(X) / 200))
     # partial_fit continues the same optimizer state
     t = clf._optimizer.t

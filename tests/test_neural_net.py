@@ -31,7 +31,8 @@ def test_layer_list_classifier_on_digits(digits):
         optimizer=SGD(0.05, momentum=0.9, nesterov=True), metrics=["accuracy"], epochs=40,
         validation_split=0.1, random_state=0,
     ).fit(X, y)
-    assert clf.score(X_te, y_te) > 0.95
+    # 0.962-0.973 over seeds 0-4 on every path; 450 test rows (standard error 0.009)
+    assert clf.score(X_te, y_te) > 0.93
     assert set(clf.history_) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert len(clf.history_["loss"]) == clf.n_iter_ == 40
     proba = clf.predict_proba(X_te)

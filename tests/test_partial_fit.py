@@ -217,7 +217,7 @@ def test_omp_num_threads_is_the_default():
     code = "from neurocore import _engine; print(_engine.n_threads(None), _engine.n_threads(-1))"
     env = dict(os.environ, OMP_NUM_THREADS="1")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True).stdout.split()
+                         check=True, timeout=120).stdout.split()
     assert out[0] == "1" and int(out[1]) == _engine.n_threads(-1)
 
 
@@ -261,7 +261,8 @@ def test_n_jobs_sets_how_many_threads_work(n_jobs):
     # in this process's os.environ (its workers' setting), which children inherit
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
     out = subprocess.run([sys.executable, "-c", _BUSY_THREADS, str(n_jobs)], capture_output=True,
-                         text=True, check=True, env=dict(env, OMP_WAIT_POLICY="PASSIVE"))
+                         text=True, check=True, env=dict(env, OMP_WAIT_POLICY="PASSIVE"),
+                         timeout=300)
     spent = [int(v) for v in out.stdout.split()]
     total = sum(spent)
     assert total > 20, spent  # the fit took a measurable share of CPU (clock ticks)

@@ -4,6 +4,7 @@ import importlib.util
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -14,15 +15,19 @@ def test_readme_usage_example_runs(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the examples write files
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
     assert len(blocks) >= 3, "the README's Python examples are missing"
+    np.random.seed(0)  # the Keras example draws its data from numpy's global stream, as the text does
     for block in blocks:
         exec(compile(block, str(README), "exec"), {"__name__": "__main__"})
     out = capsys.readouterr().out
+    # the digits figures come from 450 test rows (standard error about 0.009):
+    # measured 0.971, 0.951 and 0.969 on every instruction-set path, so each
+    # margin is 2 to 4 standard errors below what a correct model reaches
     accuracy = float(re.search(r"test accuracy: ([0-9.]+)", out).group(1))
-    assert accuracy > 0.95
+    assert accuracy > 0.93
     assert "best alpha:" in out
     assert float(re.search(r"final accuracy: ([0-9.]+)", out).group(1)) > 0.9
-    assert float(re.search(r"held-out accuracy: ([0-9.]+)", out).group(1)) > 0.93
-    assert float(re.search(r"MLP with extras: ([0-9.]+)", out).group(1)) > 0.95
+    assert float(re.search(r"held-out accuracy: ([0-9.]+)", out).group(1)) > 0.91
+    assert float(re.search(r"MLP with extras: ([0-9.]+)", out).group(1)) > 0.93
     assert float(re.search(r"streamed accuracy: ([0-9.]+)", out).group(1)) > 0.9
     if importlib.util.find_spec("dask_ml") is not None:
         assert re.search(r"best on the cluster: \{'alpha': [0-9.e-]+, 'hidden_layer_sizes'", out)

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import joblib
 import numpy as np
 import pytest
+from conftest import Deadline
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.datasets import load_digits
@@ -249,16 +250,19 @@ def test_diverging_early_stopped_mlp_keeps_its_best_weights_and_warns():
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize("name", ["MLPClassifier", "NeuralNetClassifier"])
-def test_ctrl_c_is_quick_leaves_a_usable_model_and_no_work_running(name):
+def test_ctrl_c_is_quick_leaves_a_usable_model_and_no_work_running(name, sigint_reaches_python):
     rng = np.random.RandomState(0)
     X = rng.rand(20000, 200).astype(np.float32)
     y = (X[:, :100].sum(1) > 50).astype(int)
+    stop = [Deadline(60)]  # should the signal be lost, the fit ends
     if name == "MLPClassifier":
-        est = MLPClassifier(hidden_layer_sizes=(512, 512), max_iter=1000, tol=0, random_state=0)
+        est = MLPClassifier(hidden_layer_sizes=(512, 512), max_iter=1000, tol=0, random_state=0,
+                            callbacks=stop)
     else:
         est = NeuralNetClassifier([Dense(512, activation="relu"), Dense(512, activation="relu")],
-                                  epochs=1000, random_state=0)
+                                  epochs=1000, random_state=0, callbacks=stop)
     sent = {}
 
     def interrupt():
@@ -298,6 +302,7 @@ def test_predict_from_many_threads_matches_serial(data, name):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.timeout(120)
 def test_fitting_one_model_from_two_threads_is_refused():
     rng = np.random.RandomState(0)
     X = rng.rand(20000, 100)
@@ -320,7 +325,8 @@ def test_fitting_one_model_from_two_threads_is_refused():
         est.fit(X, y)
     with pytest.raises(RuntimeError, match="already being fitted"):
         est.partial_fit(X, y)
-    worker.join()
+    worker.join(120)
+    assert not worker.is_alive()
     assert est.n_iter_ == 3  # the first fit ran undisturbed
     est.set_params(callbacks=None, max_iter=1).fit(X[:100], y[:100])  # and the model is free again
 

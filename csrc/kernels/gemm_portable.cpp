@@ -1,7 +1,7 @@
 // The portable GEMM kernels: GCC/Clang vector extensions of 128 bits (4 floats
 // or 2 doubles: SSE2 on any x86-64, NEON on aarch64), no intrinsics, so this
-// file compiles for every target. a * b + c is one fused multiply-add where the
-// target has one (aarch64) and two roundings where it has not (baseline
+// file compiles for every target. A multiply-add is fused where the target
+// has the instruction (aarch64) and two roundings where it has not (baseline
 // x86-64). Only the vector operations are here; the kernel is gemm_tile.inc.
 #include <cstdint>
 #include <cstring>
@@ -42,7 +42,19 @@ struct Vec {
     for (int i = 0; i < lanes; ++i)
       if (i < w) p[i] = r[i];
   }
-  static reg fma(reg a, reg b, reg c) { return a * b + c; }
+  // Fused where the target has a fused multiply-add (aarch64), two roundings
+  // where it has not (baseline x86-64); this file is compiled with
+  // -ffp-contract=off, so the compiler fuses nothing on its own: the same
+  // arithmetic in every tile, whatever rows it holds.
+  static reg fma(reg a, reg b, reg c) {
+#if (defined(__FP_FAST_FMA) && defined(__FP_FAST_FMAF)) || defined(__ARM_FEATURE_FMA)
+    reg r;
+    for (int i = 0; i < lanes; ++i) r[i] = __builtin_fma(a[i], b[i], c[i]);
+    return r;
+#else
+    return a * b + c;
+#endif
+  }
   static reg mul(reg a, reg b) { return a * b; }
   static void transpose(reg*) {}
 };

@@ -462,6 +462,8 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
             raise ValueError("layer sizes do not match n_features_in_, n_outputs_ and n_layers_")
         if not isinstance(params, np.ndarray) or params.dtype not in (np.float32, np.float64):
             raise ValueError("the parameters are not a float32 or float64 array")
+        if self.out_activation_ not in ("identity", "logistic", "softmax", "exp"):
+            raise ValueError(f"invalid out_activation_ {self.out_activation_!r}")
         # the network these hyperparameters build (Dense kernels and biases, and
         # batch normalization's scales and offsets when batch_norm is on)
         self._net = None
@@ -483,8 +485,6 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
             for s in opt.slots
         ):
             raise ValueError("the optimizer state does not match the parameters")
-        if self.out_activation_ not in ("identity", "logistic", "softmax", "exp"):
-            raise ValueError(f"invalid out_activation_ {self.out_activation_!r}")
 
     # ------------------------------------------------------------------
     # fitting
