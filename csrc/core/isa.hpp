@@ -36,12 +36,20 @@ struct GemmArgs {
 
 // Rows [r0, r1) of a product, on the calling thread. Every element of c is the
 // same sum in the same order whatever r0, r1 and m are: k runs in blocks of
-// kGemmBlockK from 0, each block one multiply-add chain started at zero and
+// gemm_block_k(k) from 0, each block one multiply-add chain started at zero and
 // added to c, so a row's result never depends on the rows around it.
 template <class T>
 using GemmRowsFn = void (*)(const GemmArgs<T>&, int64_t r0, int64_t r1);
 
 constexpr int64_t kGemmBlockK = 256;
+
+// The length of k's blocks: k cut into equal blocks of at most kGemmBlockK (784
+// into 4 x 196, not 3 x 256 + 16, whose last pass over C did little work). A
+// function of k alone, so every path of one product sums in the same blocks.
+inline int64_t gemm_block_k(int64_t k) {
+  const int64_t blocks = (k + kGemmBlockK - 1) / kGemmBlockK;
+  return blocks <= 1 ? k : (k + blocks - 1) / blocks;
+}
 
 struct IsaKernels {
   Isa isa;

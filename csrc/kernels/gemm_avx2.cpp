@@ -25,6 +25,7 @@ struct Vec<float> {
   static constexpr int lanes = 8;
   // 256 x 256 floats: 256 KiB of op(B), half the L2 of a Zen 2/3 core
   static constexpr int64_t block_n = 256;
+  static constexpr bool wide_tiles = false;
   static constexpr bool has_transpose = true;
   static reg zero() { return _mm256_setzero_ps(); }
   static reg set1(float x) { return _mm256_set1_ps(x); }
@@ -62,6 +63,7 @@ struct Vec<double> {
   using mask = __m256i;
   static constexpr int lanes = 4;
   static constexpr int64_t block_n = 128;
+  static constexpr bool wide_tiles = false;
   static constexpr bool has_transpose = false;
   static reg zero() { return _mm256_setzero_pd(); }
   static reg set1(double x) { return _mm256_set1_pd(x); }

@@ -1,5 +1,5 @@
-// The GEMM kernels for AVX-512 (512-bit registers, 16 floats or 8 doubles; 6 x
-// 32 float tiles). Only the vector operations are here; the kernel is
+// The GEMM kernels for AVX-512 (32 registers of 512 bits, 16 floats or 8
+// doubles; 12 x 32 float tiles). Only the vector operations are here; the kernel is
 // gemm_tile.inc. Standard headers come before the target pragma, so nothing
 // they define is compiled for AVX-512 (the loader could otherwise pick such a
 // copy for code that runs on any CPU).
@@ -25,6 +25,7 @@ struct Vec<float> {
   using mask = __mmask16;
   static constexpr int lanes = 16;
   static constexpr int64_t block_n = 512;  // 256 x 512 floats: 512 KiB of op(B) in L2
+  static constexpr bool wide_tiles = true;
   static constexpr bool has_transpose = true;
   static reg zero() { return _mm512_setzero_ps(); }
   static reg set1(float x) { return _mm512_set1_ps(x); }
@@ -70,6 +71,7 @@ struct Vec<double> {
   using mask = __mmask8;
   static constexpr int lanes = 8;
   static constexpr int64_t block_n = 256;
+  static constexpr bool wide_tiles = true;
   static constexpr bool has_transpose = false;
   static reg zero() { return _mm512_setzero_pd(); }
   static reg set1(double x) { return _mm512_set1_pd(x); }
@@ -88,8 +90,8 @@ struct Vec<double> {
 #include "gemm_tile.inc"
 
 const IsaKernels& kernels() {
-  static const IsaKernels k{Isa::Avx512, "6x32 (12x16 for one-vector outputs)",
-                            "6x16 (12x8 for one-vector outputs)", &gemm_rows<float>,
+  static const IsaKernels k{Isa::Avx512, "12x32 (12x16 for one-vector outputs)",
+                            "12x16 (12x8 for one-vector outputs)", &gemm_rows<float>,
                             &gemm_rows<double>};
   return k;
 }

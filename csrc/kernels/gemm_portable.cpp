@@ -18,6 +18,7 @@ struct Vec {
   using mask = int;  // the number of leading lanes in use
   static constexpr int lanes = int(16 / sizeof(T));
   static constexpr int64_t block_n = sizeof(T) == 4 ? 256 : 128;
+  static constexpr bool wide_tiles = false;
   static constexpr bool has_transpose = false;
   static reg zero() { return reg{}; }
   static reg set1(T x) {

@@ -180,22 +180,27 @@ NC_VECTOR_CLONES double nadam_range(T* __restrict p, T* __restrict m, T* __restr
   return sq;
 }
 
-// Runs kernel(offset, length, l2) over [0, n) in per-thread chunks, with l2
-// applying to [0, n_l2) only; returns the sum of squares over [0, n_l2).
+// Runs kernel(offset, length, l2) over [0, n) in chunks, with l2 applying to
+// [0, n_l2) only; returns the sum of squares over [0, n_l2). The chunks are cut
+// from n alone (threads take whole chunks) and their sums added in chunk order,
+// so the result is the same at any thread count: the sum feeds the reported
+// loss, which scikit-learn's tol rule reads to stop.
 template <class K>
 double fused_pass(int64_t n, int64_t n_l2, double l2, int threads, K&& kernel) {
-  constexpr int kMaxChunks = 256;
+  constexpr int64_t kMaxChunks = 256, kMinChunk = 1 << 14;
+  const int64_t size = std::max(kMinChunk, (n + kMaxChunks - 1) / kMaxChunks);
+  const int64_t chunks = n == 0 ? 0 : (n + size - 1) / size;
   double parts[kMaxChunks] = {0};
-  const int chunks = parallel_ranges(n, n, std::min(threads, kMaxChunks),
-                                     [&](int64_t begin, int64_t end, int chunk) {
+  parallel_for(chunks, n, threads, [&](int64_t c) {
+    const int64_t begin = c * size, end = std::min(n, begin + size);
     double sq = 0;
     const int64_t cut = std::min(std::max(n_l2, begin), end);
     if (cut > begin) sq += kernel(begin, cut - begin, l2);
     if (end > cut) kernel(cut, end - cut, 0.0);
-    parts[chunk] = sq;
+    parts[c] = sq;
   });
-  double total = 0;  // in chunk order: reproducible for a thread count
-  for (int i = 0; i < chunks; ++i) total += parts[i];
+  double total = 0;
+  for (int64_t i = 0; i < chunks; ++i) total += parts[i];
   return total;
 }
 
