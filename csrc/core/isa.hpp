@@ -22,6 +22,9 @@ inline const char* isa_name(Isa i) {
 // One product's operands: c (m, n) = alpha * op(A) @ op(B) + beta * c, with
 // op(A)[i][p] = a[i * ars + p * acs] and op(B)[p][j] = b[p * bps + j]
 // (transposed = false) or b[j * bps + p] (transposed = true); c is contiguous.
+// With bias (n) or relu, each element then becomes act(c + bias[j]) once its
+// whole sum is in (in registers, before the store: the pass Dense made after
+// the product, with the same arithmetic).
 template <class T>
 struct GemmArgs {
   T* c;
@@ -32,6 +35,8 @@ struct GemmArgs {
   bool transposed;
   int64_t m, n, k;
   T alpha, beta;
+  const T* bias = nullptr;
+  bool relu = false;
 };
 
 // Rows [r0, r1) of a product, on the calling thread. Every element of c is the

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "../core/parallel.hpp"
 #include "../core/simd.hpp"
@@ -92,6 +94,37 @@ inline T act_derivative(const ActSpec& a, T x, T y) {
   return T(1);
 }
 
+// exp(x) for x <= 0 in float32 as straight-line arithmetic, so a loop over it
+// vectorizes (std::exp is a scalar call): Cephes's expf reduction
+// x = n ln2 + r, |r| <= ln2 / 2, a degree-7 polynomial for exp(r), and 2^n
+// applied as two exact powers so results down to the smallest subnormal are
+// right. Within 1 ulp of the correctly rounded exp on every float in [-110, 0]
+// (checked exhaustively); exp(x) below -104 rounds to 0.
+inline float exp_nonpositive(float x) {
+  x = x > -104.f ? x : -104.f;
+  // round to nearest by adding and removing 1.5 * 2^23 (no libm call)
+  const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
+  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.f;
+  const int32_t ni = int32_t(n), half = ni / 2;  // each half >= -75: a normal power
+  const int32_t b1 = (half + 127) << 23, b2 = (ni - half + 127) << 23;
+  float s1, s2;
+  std::memcpy(&s1, &b1, sizeof s1);
+  std::memcpy(&s2, &b2, sizeof s2);
+  return p * s1 * s2;
+}
+
+// exp(x), x <= 0: the float32 kernel above, the library's exp in float64
+// (whose results stay identical to scikit-learn's).
+inline float exp_le0(float x) { return exp_nonpositive(x); }
+inline double exp_le0(double x) { return std::exp(x); }
+
 // Numerically stable softmax of one row, in place.
 template <class T>
 inline void softmax_row(T* z, int64_t n) {
@@ -105,6 +138,9 @@ inline void softmax_row(T* z, int64_t n) {
   const T inv = T(1) / s;
   for (int64_t j = 0; j < n; ++j) z[j] *= inv;
 }
+
+// The most outputs a softmax takes with its rows in vector lanes (float32).
+constexpr int64_t kSoftmaxLanesMaxK = 32;
 
 // f(i) for each row of a (rows, cols) matrix, in parallel when it is large.
 template <class T, class F>
@@ -136,6 +172,38 @@ NC_VECTOR_CLONES void bias_relu_rows(T* __restrict z, const T* __restrict bias, 
   } else if (relu) {
     const int64_t n = rows * cols;
     for (int64_t j = 0; j < n; ++j) z[j] = z[j] > T(0) ? z[j] : T(0);
+  }
+}
+
+// Softmax of rows [0, n) of z (n, k), k <= kSoftmaxLanesMaxK, in float32, in
+// place: 16 rows at a time, one row per vector lane, with the float32
+// exponential above: the probabilities the fused loss layer computes
+// (softmax_xent_rows), as exp(z - max) / sum. Row by row, a scalar expf per
+// output was a fifth of predicting 10000 rows of a 10-class digits model.
+NC_VECTOR_CLONES inline void softmax_rows_lanes(float* __restrict z, int64_t n, int64_t k) {
+  constexpr int64_t L = 16;
+  alignas(64) float zt[kSoftmaxLanesMaxK][L];
+  alignas(64) float mx[L], sum[L];
+  for (int64_t i0 = 0; i0 < n; i0 += L) {
+    const int64_t m = std::min(L, n - i0);
+    for (int64_t l = 0; l < L; ++l)
+      for (int64_t j = 0; j < k; ++j) zt[j][l] = l < m ? z[(i0 + l) * k + j] : 0.f;
+    for (int64_t l = 0; l < L; ++l) {
+      mx[l] = zt[0][l];
+      sum[l] = 0.f;
+    }
+    for (int64_t j = 1; j < k; ++j)
+      for (int64_t l = 0; l < L; ++l) mx[l] = zt[j][l] > mx[l] ? zt[j][l] : mx[l];
+    for (int64_t j = 0; j < k; ++j)
+      for (int64_t l = 0; l < L; ++l) {
+        const float e = exp_nonpositive(zt[j][l] - mx[l]);
+        zt[j][l] = e;
+        sum[l] += e;
+      }
+    for (int64_t j = 0; j < k; ++j)
+      for (int64_t l = 0; l < L; ++l) zt[j][l] = zt[j][l] / sum[l];
+    for (int64_t l = 0; l < m; ++l)
+      for (int64_t j = 0; j < k; ++j) z[(i0 + l) * k + j] = zt[j][l];
   }
 }
 
@@ -182,6 +250,12 @@ void bias_activation(T* z, const T* bias, int64_t rows, int64_t cols, const ActS
         }
         break;
       case Act::Softmax:
+        if constexpr (std::is_same_v<T, float>) {
+          if (cols <= kSoftmaxLanesMaxK) {
+            detail::softmax_rows_lanes(zr, r1 - r0, cols);
+            break;
+          }
+        }
         for (int64_t i = r0; i < r1; ++i) softmax_row(z + i * cols, cols);
         break;
       default:

@@ -34,9 +34,10 @@ constexpr int64_t kParallelMinMacs = int64_t(1) << 22;
 // promise: OpenBLAS gave a row alone other bits than the row among 300.
 template <class T>
 void gemm(bool ta, bool tb, T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k,
-          T alpha, T beta, int threads) {
+          T alpha, T beta, int threads, const T* bias = nullptr, bool relu = false) {
   if (m < 1 || n < 1) return;
-  const GemmArgs<T> g{c, a, ta ? 1 : k, ta ? m : 1, b, tb ? k : n, tb, m, n, k, alpha, beta};
+  const GemmArgs<T> g{c, a, ta ? 1 : k, ta ? m : 1, b, tb ? k : n, tb, m, n, k, alpha, beta,
+                      bias, relu};
   const IsaKernels& isa = active_kernels();
   GemmRowsFn<T> rows;
   if constexpr (std::is_same_v<T, float>)
@@ -67,6 +68,14 @@ template <class T>
 void gemm_nn(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k, T alpha = 1,
              T beta = 0, int threads = 1) {
   detail::gemm(false, false, c, a, b, m, n, k, alpha, beta, threads);
+}
+
+// c (m, n) = act(a (m, k) @ b (k, n) + bias), act = relu or identity, bias (n)
+// or null: Dense's forward pass in one pass over c.
+template <class T>
+void gemm_nn_bias_act(T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k,
+                      const T* bias, bool relu, int threads) {
+  detail::gemm(false, false, c, a, b, m, n, k, T(1), T(0), threads, bias, relu);
 }
 
 // c (m, n) = alpha * a^T @ b + beta * c, with a (k, m) and b (k, n)

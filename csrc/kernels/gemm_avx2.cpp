@@ -38,6 +38,9 @@ struct Vec<float> {
   static void storem(float* p, reg r, mask m) { _mm256_maskstore_ps(p, m, r); }
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+  static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+  // max with +0 second: NaN and -0 give +0
+  static reg relu(reg a) { return _mm256_max_ps(a, _mm256_setzero_ps()); }
   static void transpose(reg r[8]) {
     reg t[8], u[8];
     for (int i = 0; i < 8; i += 2) {
@@ -76,17 +79,17 @@ struct Vec<double> {
   static void storem(double* p, reg r, mask m) { _mm256_maskstore_pd(p, m, r); }
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_pd(a, b, c); }
   static reg mul(reg a, reg b) { return _mm256_mul_pd(a, b); }
+  static reg add(reg a, reg b) { return _mm256_add_pd(a, b); }
+  // max with +0 second: NaN and -0 give +0
+  static reg relu(reg a) { return _mm256_max_pd(a, _mm256_setzero_pd()); }
   static void transpose(reg*) {}
 };
 
-#include "gemm_tile.inc"
+constexpr Isa kIsa = Isa::Avx2;
+constexpr const char* kTileF32 = "6x16 (12x8 for one-vector outputs)";
+constexpr const char* kTileF64 = "6x8 (12x4 for one-vector outputs)";
 
-const IsaKernels& kernels() {
-  static const IsaKernels k{Isa::Avx2, "6x16 (12x8 for one-vector outputs)",
-                            "6x8 (12x4 for one-vector outputs)", &gemm_rows<float>,
-                            &gemm_rows<double>};
-  return k;
-}
+#include "gemm_tile.inc"
 
 }  // namespace avx2
 }  // namespace nc

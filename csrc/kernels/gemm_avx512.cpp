@@ -38,6 +38,9 @@ struct Vec<float> {
   static void storem(float* p, reg r, mask m) { _mm512_mask_storeu_ps(p, m, r); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
+  static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
+  // max with +0 second: NaN and -0 give +0
+  static reg relu(reg a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
   static void transpose(reg r[16]) {
     reg t[16];
     for (int i = 0; i < 16; i += 2) {
@@ -84,17 +87,17 @@ struct Vec<double> {
   static void storem(double* p, reg r, mask m) { _mm512_mask_storeu_pd(p, m, r); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
   static reg mul(reg a, reg b) { return _mm512_mul_pd(a, b); }
+  static reg add(reg a, reg b) { return _mm512_add_pd(a, b); }
+  // max with +0 second: NaN and -0 give +0
+  static reg relu(reg a) { return _mm512_max_pd(a, _mm512_setzero_pd()); }
   static void transpose(reg*) {}
 };
 
-#include "gemm_tile.inc"
+constexpr Isa kIsa = Isa::Avx512;
+constexpr const char* kTileF32 = "12x32 (12x16 for one-vector outputs)";
+constexpr const char* kTileF64 = "12x16 (12x8 for one-vector outputs)";
 
-const IsaKernels& kernels() {
-  static const IsaKernels k{Isa::Avx512, "12x32 (12x16 for one-vector outputs)",
-                            "12x16 (12x8 for one-vector outputs)", &gemm_rows<float>,
-                            &gemm_rows<double>};
-  return k;
-}
+#include "gemm_tile.inc"
 
 }  // namespace avx512
 }  // namespace nc

@@ -57,17 +57,20 @@ struct Vec {
 #endif
   }
   static reg mul(reg a, reg b) { return a * b; }
+  static reg add(reg a, reg b) { return a + b; }
+  static reg relu(reg a) {
+    reg r;
+    for (int i = 0; i < lanes; ++i) r[i] = a[i] > T(0) ? a[i] : T(0);
+    return r;
+  }
   static void transpose(reg*) {}
 };
 
-#include "gemm_tile.inc"
+constexpr Isa kIsa = Isa::Generic;
+constexpr const char* kTileF32 = "6x8 (12x4 for one-vector outputs)";
+constexpr const char* kTileF64 = "6x4 (12x2 for one-vector outputs)";
 
-const IsaKernels& kernels() {
-  static const IsaKernels k{Isa::Generic, "6x8 (12x4 for one-vector outputs)",
-                            "6x4 (12x2 for one-vector outputs)", &gemm_rows<float>,
-                            &gemm_rows<double>};
-  return k;
-}
+#include "gemm_tile.inc"
 
 }  // namespace portable
 }  // namespace nc

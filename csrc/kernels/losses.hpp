@@ -37,37 +37,6 @@ inline T xlogx(T y) {
 
 inline double sign(double v) { return double((v > 0) - (v < 0)); }
 
-// exp(x) for x <= 0 in float32 as straight-line arithmetic, so a loop over it
-// vectorizes (std::exp is a scalar call): Cephes's expf reduction
-// x = n ln2 + r, |r| <= ln2 / 2, a degree-7 polynomial for exp(r), and 2^n
-// applied as two exact powers so results down to the smallest subnormal are
-// right. Within 1 ulp of the correctly rounded exp on every float in [-110, 0]
-// (checked exhaustively); exp(x) below -104 rounds to 0.
-inline float exp_nonpositive(float x) {
-  x = x > -104.f ? x : -104.f;
-  // round to nearest by adding and removing 1.5 * 2^23 (no libm call)
-  const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
-  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.f;
-  const int32_t ni = int32_t(n), half = ni / 2;  // each half >= -75: a normal power
-  const int32_t b1 = (half + 127) << 23, b2 = (ni - half + 127) << 23;
-  float s1, s2;
-  std::memcpy(&s1, &b1, sizeof s1);
-  std::memcpy(&s2, &b2, sizeof s2);
-  return p * s1 * s2;
-}
-
-// exp(x), x <= 0: the float32 kernel above, the library's exp in float64
-// (whose results stay identical to scikit-learn's).
-inline float exp_le0(float x) { return exp_nonpositive(x); }
-inline double exp_le0(double x) { return std::exp(x); }
-
 // Softmax cross-entropy on logits z (k) against y: loss, and g = softmax(z) sum(y) - y.
 // Writes softmax(z) into p.
 template <class T>
@@ -138,7 +107,6 @@ NC_VECTOR_CLONES void binary_logloss_k1(float* __restrict z, const float* __rest
 // row's sums keep their order and every loop is a vector loop. Row by row, a
 // few classes leave the vector loops empty: a scalar expf and double sums in
 // series were 8% of a digits-sized fit.
-constexpr int64_t kSoftmaxLanesMaxK = 32;
 template <bool kGrad, bool kWeights>
 NC_VECTOR_CLONES void softmax_xent_rows(float* __restrict z, const float* __restrict y,
                                         float* __restrict g, double* __restrict row_losses,

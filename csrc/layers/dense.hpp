@@ -52,15 +52,22 @@ class Dense : public Layer<T> {
                int64_t rows) const override {
     const int64_t n_in = this->n_in, n_out = this->n_out;
     const T* W = c.params + w_off;
+    const T* bias = use_bias ? c.params + b_off : nullptr;
+    ActSpec a = act;
+    if (fused_output) a = ActSpec{};
+    T* keep = cache_per_row(c.training) ? cache : nullptr;
+    if (in.csr == nullptr && !keep && (a.kind == Act::Identity || a.plain_relu())) {
+      // bias and activation in the product's epilogue: no second pass over out
+      gemm_nn_bias_act<T>(out, in.dense, W, rows, n_out, n_in, bias, a.kind == Act::Relu,
+                          c.threads);
+      return;
+    }
     if (in.csr == nullptr) {
       gemm_nn<T>(out, in.dense, W, rows, n_out, n_in, T(1), T(0), c.threads);
     } else {
       csr_matmul(W, in, out, rows, c.threads);
     }
-    ActSpec a = act;
-    if (fused_output) a = ActSpec{};
-    bias_activation(out, use_bias ? c.params + b_off : nullptr, rows, n_out, a, c.threads,
-                    cache_per_row(c.training) ? cache : nullptr);
+    bias_activation(out, bias, rows, n_out, a, c.threads, keep);
   }
 
   void backward(const Context<T>& c, const Batch<T>& in, const T* out, T* dout,
