@@ -25,7 +25,7 @@ import warnings
 # OpenBLAS, PyTorch's own kernels and oneDNN), read when they load, so before
 # numpy is imported. ONNX Runtime has none: it keeps what the CPU has.
 PEER_ISA_CAPS = {"avx2": {"OPENBLAS_CORETYPE": "Haswell", "ATEN_CPU_CAPABILITY": "avx2",
-                          "ONEDNN_MAX_CPU_ISA": "AVX2"}}
+                          "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}}
 for _k, _v in PEER_ISA_CAPS.get(os.environ.get("NEUROCORE_ISA", ""), {}).items():
     os.environ.setdefault(_k, _v)
 
@@ -296,7 +296,8 @@ def run(full=False, threads_list=None, libraries=None):
                            "onnxruntime": getattr(onnxruntime, "__version__", None),
                            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
                            "peer_caps": {k: os.environ[k] for k in ("ATEN_CPU_CAPABILITY",
-                                                                    "ONEDNN_MAX_CPU_ISA")
+                                                                    "ONEDNN_MAX_CPU_ISA",
+                                                                    "MKL_ENABLE_INSTRUCTIONS")
                                          if k in os.environ},
                            "config": nc.system_info()},
                "gemm_peak_gflops": {}, "fits": [], "predict": []}

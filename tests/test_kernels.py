@@ -33,11 +33,14 @@ def _gemm(ta, tb, a, b, c, alpha, beta, threads):
 
 # shapes (m, n, k) that reach every tile and edge: one row, one column, a partial
 # vector, 12-row and 6-row tiles and 1..5-row remainders, k past one 256-block,
-# op(B) past one packed block (512 / 256 / 128 columns by set and dtype), and
+# op(B) past one packed block (512 / 256 / 128 columns by set and dtype),
 # products small enough to be read in place
+# products small enough to be read in place, and outputs 1-4 columns wide (dot
+# products along k where a vector holds 4 outputs or more), with k a multiple of
+# the vector width or not
 SHAPES = [(1, 1, 1), (1, 10, 64), (7, 1, 300), (13, 17, 5), (64, 128, 64), (100, 530, 600),
           (256, 10, 64), (5, 33, 257), (97, 45, 513), (300, 1, 64), (31, 64, 17), (12, 8, 3),
-          (19, 16, 40)]
+          (19, 16, 40), (50, 3, 70), (33, 2, 17), (9, 4, 129), (6, 2, 64), (5, 4, 1)]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -71,7 +74,7 @@ def test_beta_zero_ignores_what_c_held():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("k, n", [(64, 1), (64, 10), (64, 128), (600, 530), (784, 256)])
+@pytest.mark.parametrize("k, n", [(64, 1), (70, 3), (64, 10), (64, 128), (600, 530), (784, 256)])
 def test_a_row_is_the_same_alone_or_among_others(dtype, k, n):
     """Each element of c is one sum in one order: a row's result is bit-identical
     whether it is computed alone, in a block of 300, or among 1000 rows on two

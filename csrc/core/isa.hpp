@@ -37,6 +37,7 @@ struct GemmArgs {
   T alpha, beta;
   const T* bias = nullptr;
   bool relu = false;
+  bool a_transposed = false;  // op(A) = a^T: its rows are strided
 };
 
 // Rows [r0, r1) of a product, on the calling thread. Every element of c is the

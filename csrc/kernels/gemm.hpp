@@ -37,7 +37,7 @@ void gemm(bool ta, bool tb, T* c, const T* a, const T* b, int64_t m, int64_t n, 
           T alpha, T beta, int threads, const T* bias = nullptr, bool relu = false) {
   if (m < 1 || n < 1) return;
   const GemmArgs<T> g{c, a, ta ? 1 : k, ta ? m : 1, b, tb ? k : n, tb, m, n, k, alpha, beta,
-                      bias, relu};
+                      bias, relu, ta};
   const IsaKernels& isa = active_kernels();
   GemmRowsFn<T> rows;
   if constexpr (std::is_same_v<T, float>)
