@@ -186,8 +186,11 @@ NC_VECTOR_CLONES inline void softmax_rows_lanes(float* __restrict z, int64_t n, 
   alignas(64) float mx[L], sum[L];
   for (int64_t i0 = 0; i0 < n; i0 += L) {
     const int64_t m = std::min(L, n - i0);
-    for (int64_t l = 0; l < L; ++l)
-      for (int64_t j = 0; j < k; ++j) zt[j][l] = l < m ? z[(i0 + l) * k + j] : 0.f;
+    if (m < L)  // the lanes past the last row compute on zeros
+      for (int64_t j = 0; j < k; ++j)
+        for (int64_t l = 0; l < L; ++l) zt[j][l] = 0.f;
+    for (int64_t l = 0; l < m; ++l)
+      for (int64_t j = 0; j < k; ++j) zt[j][l] = z[(i0 + l) * k + j];
     for (int64_t l = 0; l < L; ++l) {
       mx[l] = zt[0][l];
       sum[l] = 0.f;
