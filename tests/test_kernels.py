@@ -40,7 +40,8 @@ def _gemm(ta, tb, a, b, c, alpha, beta, threads):
 # the vector width or not
 SHAPES = [(1, 1, 1), (1, 10, 64), (7, 1, 300), (13, 17, 5), (64, 128, 64), (100, 530, 600),
           (256, 10, 64), (5, 33, 257), (97, 45, 513), (300, 1, 64), (31, 64, 17), (12, 8, 3),
-          (19, 16, 40), (50, 3, 70), (33, 2, 17), (9, 4, 129), (6, 2, 64), (5, 4, 1)]
+          (19, 16, 40), (50, 3, 70), (33, 2, 17), (9, 4, 129), (6, 2, 64), (5, 4, 1),
+          (600, 40, 200)]  # the last: more rows than columns, split by rows over threads
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -21,7 +21,8 @@ inline const char* isa_name(Isa i) {
 
 // One product's operands: c (m, n) = alpha * op(A) @ op(B) + beta * c, with
 // op(A)[i][p] = a[i * ars + p * acs] and op(B)[p][j] = b[p * bps + j]
-// (transposed = false) or b[j * bps + p] (transposed = true); c is contiguous.
+// (transposed = false) or b[j * bps + p] (transposed = true); c's rows are ldc
+// apart.
 // With bias (n) or relu, each element then becomes act(c + bias[j]) once its
 // whole sum is in (in registers, before the store: the pass Dense made after
 // the product, with the same arithmetic).
@@ -38,6 +39,7 @@ struct GemmArgs {
   const T* bias = nullptr;
   bool relu = false;
   bool a_transposed = false;  // op(A) = a^T: its rows are strided
+  int64_t ldc = 0;            // c's row stride (a column share of a wider c)
 };
 
 // Rows [r0, r1) of a product, on the calling thread. Every element of c is the

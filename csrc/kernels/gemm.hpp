@@ -37,22 +37,45 @@ void gemm(bool ta, bool tb, T* c, const T* a, const T* b, int64_t m, int64_t n, 
           T alpha, T beta, int threads, const T* bias = nullptr, bool relu = false) {
   if (m < 1 || n < 1) return;
   const GemmArgs<T> g{c, a, ta ? 1 : k, ta ? m : 1, b, tb ? k : n, tb, m, n, k, alpha, beta,
-                      bias, relu, ta};
+                      bias, relu, ta, n};
   const IsaKernels& isa = active_kernels();
   GemmRowsFn<T> rows;
   if constexpr (std::is_same_v<T, float>)
     rows = isa.gemm_rows_f32;
   else
     rows = isa.gemm_rows_f64;
-  constexpr int64_t kTile = 6;
-  const int nt = (threads > 1 && m * n * k >= kParallelMinMacs && m >= 2 * kTile) ? threads : 1;
-  if (nt == 1) {
+  constexpr int64_t kTile = 6, kColumns = 64;
+  const bool big = threads > 1 && m * n * k >= kParallelMinMacs;
+  // No more rows than columns (a batch of 256 through a layer of 1024): each
+  // thread takes a share of the columns, so it packs only its share of op(B)
+  // (split by rows, each packed all of it: MNIST-shaped training ran 1.7x
+  // faster on 2 threads than on 1). Shares are whole 64-column units, so none
+  // is narrow enough to change kernel; either split leaves every sum as it is.
+  if (big && n >= m && n >= 2 * kColumns * threads) {
+    const int64_t units = (n + kColumns - 1) / kColumns;
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num(), w = omp_get_num_threads();
+      const int64_t j0 = std::min(n, units * t / w * kColumns);
+      const int64_t j1 = std::min(n, units * (t + 1) / w * kColumns);
+      if (j1 > j0) {
+        GemmArgs<T> share = g;
+        share.c = c + j0;
+        share.b = tb ? b + j0 * g.bps : b + j0;
+        share.n = j1 - j0;
+        share.bias = bias ? bias + j0 : nullptr;
+        rows(share, 0, m);
+      }
+    }
+    return;
+  }
+  if (!big || m < 2 * kTile) {
     rows(g, 0, m);
     return;
   }
   // whole tiles per thread: the split depends only on m and the thread count
   const int64_t tiles = (m + kTile - 1) / kTile;
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num(), w = omp_get_num_threads();
     const int64_t r0 = std::min(m, tiles * t / w * kTile);
