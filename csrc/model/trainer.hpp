@@ -278,8 +278,8 @@ class Trainer {
         st.converged = stop;
       }
       if (on_epoch) {
-        EpochReport report{st.n_iter, st.loss, val, current_lr(st), message};
-        report.metrics = epoch_metrics_.values();
+        EpochReport report{st.n_iter, st.loss, val, current_lr(st), message,
+                           epoch_metrics_.values(), std::numeric_limits<double>::quiet_NaN(), {}};
         if (cfg_.validate && data.n_val > 0) {
           auto ev = evaluate_rows(net_, buf.params, buf.state, data.X, data.val_idx, data.n_val,
                                   data.Y, data.sw, cfg_.metrics, cfg_.keras_weighting, threads,

@@ -720,8 +720,8 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
         # L-BFGS-B's own work is vector operations on the parameter vector;
         # other BLAS libraries' threads spinning after it starved our objective
-        # (2 cores: 120 ms instead of 10 ms for 16 iterations). Our core sets its
-        # own OpenBLAS thread count on every call.
+        # (2 cores: 120 ms instead of 10 ms for 16 iterations). The core's own
+        # products run on its OpenMP threads, which this does not limit.
         with threadpool_limits(limits=1, user_api="blas"):
             opt_res = scipy.optimize.minimize(
                 fun,
@@ -1143,7 +1143,7 @@ _SHARED_PARAMS_DOC = """
         Maximum number of loss function calls ('lbfgs').
 
     n_jobs : int, default=None
-        Threads for the C++ core (OpenMP loops and OpenBLAS). ``None`` uses
+        Threads for the C++ core (its OpenMP loops and matrix kernels). ``None`` uses
         every CPU the process may use, within OpenMP's limit (``OMP_NUM_THREADS``,
         threadpoolctl's ``threadpool_limits``; Dask workers set 1); -1 every
         usable CPU, -2 all but one, and so on; 1 keeps to one core (useful

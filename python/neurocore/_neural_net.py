@@ -272,7 +272,7 @@ _SHARED_DOC = """
         Seeds initialization, shuffling, dropout and noise.
 
     n_jobs : int, default=None
-        Threads for the C++ core (OpenMP loops and OpenBLAS). None uses every
+        Threads for the C++ core (its OpenMP loops and matrix kernels). None uses every
         CPU the process may use, within OpenMP's limit (``OMP_NUM_THREADS``,
         threadpoolctl's ``threadpool_limits``; Dask workers set 1); -1 every
         usable CPU; 1 keeps to one core.
