@@ -149,13 +149,13 @@ inline void for_rows(int64_t rows, int64_t cols, int threads, F&& f) {
 }
 
 // The elementwise passes of the common activations, compiled per instruction
-// set (NC_VECTOR_CLONES: the module itself targets baseline x86-64, so these
+// set (NC_ISA_FUNCTION: the module itself targets baseline x86-64, so these
 // loops ran 4 floats wide on AVX-512 machines).
 namespace detail {
 // z (rows, cols) <- z + bias, then max(z, 0) if relu: one pass
-template <class T>
-NC_VECTOR_CLONES void bias_relu_rows(T* __restrict z, const T* __restrict bias, int64_t rows,
-                                     int64_t cols, bool relu) {
+NC_ISA_FUNCTION((template <class T>), (<T>), void, bias_relu_rows, (T* __restrict z, const T* __restrict bias, int64_t rows,
+                                     int64_t cols, bool relu),
+                (z, bias, rows, cols, relu), {
   if (bias && relu) {
     for (int64_t i = 0; i < rows; ++i) {
       T* zi = z + i * cols;
@@ -173,14 +173,15 @@ NC_VECTOR_CLONES void bias_relu_rows(T* __restrict z, const T* __restrict bias, 
     const int64_t n = rows * cols;
     for (int64_t j = 0; j < n; ++j) z[j] = z[j] > T(0) ? z[j] : T(0);
   }
-}
+})
 
 // Softmax of rows [0, n) of z (n, k), k <= kSoftmaxLanesMaxK, in float32, in
 // place: 16 rows at a time, one row per vector lane, with the float32
 // exponential above: the probabilities the fused loss layer computes
 // (softmax_xent_rows), as exp(z - max) / sum. Row by row, a scalar expf per
 // output was a fifth of predicting 10000 rows of a 10-class digits model.
-NC_VECTOR_CLONES inline void softmax_rows_lanes(float* __restrict z, int64_t n, int64_t k) {
+NC_ISA_FUNCTION((), (), void, softmax_rows_lanes, (float* __restrict z, int64_t n, int64_t k),
+                (z, n, k), {
   constexpr int64_t L = 16;
   alignas(64) float zt[kSoftmaxLanesMaxK][L];
   alignas(64) float mx[L], sum[L];
@@ -208,12 +209,12 @@ NC_VECTOR_CLONES inline void softmax_rows_lanes(float* __restrict z, int64_t n, 
     for (int64_t l = 0; l < m; ++l)
       for (int64_t j = 0; j < k; ++j) z[(i0 + l) * k + j] = zt[j][l];
   }
-}
+})
 
 // d <- d * act'(y) for the activations whose derivative is a function of y
-template <class T>
-NC_VECTOR_CLONES void backward_from_output(T* __restrict d, const T* __restrict y, int64_t n,
-                                           Act kind) {
+NC_ISA_FUNCTION((template <class T>), (<T>), void, backward_from_output, (T* __restrict d, const T* __restrict y, int64_t n,
+                                           Act kind),
+                (d, y, n, kind), {
   switch (kind) {
     case Act::Relu:
       for (int64_t j = 0; j < n; ++j) d[j] = y[j] > T(0) ? d[j] : T(0);
@@ -226,7 +227,7 @@ NC_VECTOR_CLONES void backward_from_output(T* __restrict d, const T* __restrict 
       break;
     default: break;
   }
-}
+})
 }  // namespace detail
 
 // z (rows, cols) <- act(z + bias); bias (cols) may be null. If keep is not

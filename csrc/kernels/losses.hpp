@@ -83,11 +83,11 @@ inline float log1p_unit(float e) {
 // fused_row arithmetic with the float32 exponential above in one vectorized
 // loop. A binary classifier's whole loss layer; with a scalar expf per row it
 // was 14% of a tiny network's fit.
-template <bool kGrad, bool kWeights>
-NC_VECTOR_CLONES void binary_logloss_k1(float* __restrict z, const float* __restrict y,
+NC_ISA_FUNCTION((template <bool kGrad, bool kWeights>), (<kGrad, kWeights>), void, binary_logloss_k1, (float* __restrict z, const float* __restrict y,
                                         float* __restrict g, double* __restrict row_losses,
-                                        const float* __restrict sw, float scale, int64_t n) {
-#pragma omp simd
+                                        const float* __restrict sw, float scale, int64_t n),
+                (z, y, g, row_losses, sw, scale, n), {
+_Pragma("omp simd")
   for (int64_t i = 0; i < n; ++i) {
     const float zi = z[i], e = exp_nonpositive(-std::abs(zi));
     const double l = double((zi > 0.f ? zi : 0.f) + log1p_unit(e)) - double(y[i]) * zi;
@@ -98,7 +98,7 @@ NC_VECTOR_CLONES void binary_logloss_k1(float* __restrict z, const float* __rest
     row_losses[i] = double(w) * l;
     if constexpr (kGrad) g[i] = (p - y[i]) * (w * scale);
   }
-}
+})
 
 // The fused softmax cross-entropy of rows [0, n) (k <= kSoftmaxLanesMaxK
 // outputs each) in float32, z replaced by the probabilities: softmax_xent_row's
@@ -107,11 +107,11 @@ NC_VECTOR_CLONES void binary_logloss_k1(float* __restrict z, const float* __rest
 // row's sums keep their order and every loop is a vector loop. Row by row, a
 // few classes leave the vector loops empty: a scalar expf and double sums in
 // series were 8% of a digits-sized fit.
-template <bool kGrad, bool kWeights>
-NC_VECTOR_CLONES void softmax_xent_rows(float* __restrict z, const float* __restrict y,
+NC_ISA_FUNCTION((template <bool kGrad, bool kWeights>), (<kGrad, kWeights>), void, softmax_xent_rows, (float* __restrict z, const float* __restrict y,
                                         float* __restrict g, double* __restrict row_losses,
                                         const float* __restrict sw, float scale, int64_t n,
-                                        int64_t k) {
+                                        int64_t k),
+                (z, y, g, row_losses, sw, scale, n, k), {
   constexpr int64_t L = 16;
   alignas(64) float zt[kSoftmaxLanesMaxK][L], yt[kSoftmaxLanesMaxK][L];
   alignas(64) float mx[L], sum[L], f[L];
@@ -155,7 +155,7 @@ NC_VECTOR_CLONES void softmax_xent_rows(float* __restrict z, const float* __rest
         if constexpr (kGrad) g[(i0 + l) * k + j] = yt[j][l];
       }
   }
-}
+})
 
 // Loss of one row on the fused output: z (k) is the pre-activation; writes the
 // prediction into p (may alias z) and dL/dz into g (may be null).

@@ -25,12 +25,12 @@ inline void for_elems(int64_t n, int threads, F&& f) {
 
 namespace detail {
 
-template <class T>
-NC_VECTOR_CLONES double sgd_range(T* __restrict p, T* __restrict v, const T* __restrict grad,
-                                  int64_t n, T l2, T mu, T eta, bool nesterov) {
+NC_ISA_FUNCTION((template <class T>), (<T>), double, sgd_range, (T* __restrict p, T* __restrict v, const T* __restrict grad,
+                                  int64_t n, T l2, T mu, T eta, bool nesterov),
+                (p, v, grad, n, l2, mu, eta, nesterov), {
   double sq = 0;
   if (nesterov) {
-#pragma omp simd reduction(+ : sq)
+_Pragma("omp simd reduction(+ : sq)")
     for (int64_t i = 0; i < n; ++i) {
       const T w = p[i], g = grad[i] + l2 * w;
       sq += double(w) * w;
@@ -39,7 +39,7 @@ NC_VECTOR_CLONES double sgd_range(T* __restrict p, T* __restrict v, const T* __r
       p[i] = w + (mu * vi - eta * g);
     }
   } else {
-#pragma omp simd reduction(+ : sq)
+_Pragma("omp simd reduction(+ : sq)")
     for (int64_t i = 0; i < n; ++i) {
       const T w = p[i], g = grad[i] + l2 * w;
       sq += double(w) * w;
@@ -49,12 +49,12 @@ NC_VECTOR_CLONES double sgd_range(T* __restrict p, T* __restrict v, const T* __r
     }
   }
   return sq;
-}
+})
 
-template <class T>
-NC_VECTOR_CLONES double adam_range(T* __restrict p, T* __restrict m, T* __restrict v,
+NC_ISA_FUNCTION((template <class T>), (<T>), double, adam_range, (T* __restrict p, T* __restrict m, T* __restrict v,
                                    T* __restrict vhat, const T* __restrict grad, int64_t n, T l2,
-                                   T b1, T b2, T c1, T c2, T e, T rate) {
+                                   T b1, T b2, T c1, T c2, T e, T rate),
+                (p, m, v, vhat, grad, n, l2, b1, b2, c1, c2, e, rate), {
   double sq = 0;
   if (vhat) {
     for (int64_t i = 0; i < n; ++i) {
@@ -70,7 +70,7 @@ NC_VECTOR_CLONES double adam_range(T* __restrict p, T* __restrict m, T* __restri
     }
     return sq;
   }
-#pragma omp simd reduction(+ : sq)
+_Pragma("omp simd reduction(+ : sq)")
   for (int64_t i = 0; i < n; ++i) {
     const T w = p[i], g = grad[i] + l2 * w;
     sq += double(w) * w;
@@ -81,12 +81,12 @@ NC_VECTOR_CLONES double adam_range(T* __restrict p, T* __restrict m, T* __restri
     p[i] = w - rate * mi / (std::sqrt(vi) + e);
   }
   return sq;
-}
+})
 
-template <class T>
-NC_VECTOR_CLONES double rmsprop_range(T* __restrict p, T* __restrict ms, T* __restrict mom,
+NC_ISA_FUNCTION((template <class T>), (<T>), double, rmsprop_range, (T* __restrict p, T* __restrict ms, T* __restrict mom,
                                       T* __restrict mg, const T* __restrict grad, int64_t n, T l2,
-                                      T r, T c, T e, T eta, T mu) {
+                                      T r, T c, T e, T eta, T mu),
+                (p, ms, mom, mg, grad, n, l2, r, c, e, eta, mu), {
   double sq = 0;
   for (int64_t i = 0; i < n; ++i) {
     const T w = p[i], g = grad[i] + l2 * w;
@@ -109,13 +109,13 @@ NC_VECTOR_CLONES double rmsprop_range(T* __restrict p, T* __restrict ms, T* __re
     }
   }
   return sq;
-}
+})
 
-template <class T>
-NC_VECTOR_CLONES double adagrad_range(T* __restrict p, T* __restrict acc, const T* __restrict grad,
-                                      int64_t n, T l2, T eta, T e) {
+NC_ISA_FUNCTION((template <class T>), (<T>), double, adagrad_range, (T* __restrict p, T* __restrict acc, const T* __restrict grad,
+                                      int64_t n, T l2, T eta, T e),
+                (p, acc, grad, n, l2, eta, e), {
   double sq = 0;
-#pragma omp simd reduction(+ : sq)
+_Pragma("omp simd reduction(+ : sq)")
   for (int64_t i = 0; i < n; ++i) {
     const T w = p[i], g = grad[i] + l2 * w;
     sq += double(w) * w;
@@ -124,14 +124,14 @@ NC_VECTOR_CLONES double adagrad_range(T* __restrict p, T* __restrict acc, const 
     p[i] = w - eta * g / std::sqrt(a + e);
   }
   return sq;
-}
+})
 
-template <class T>
-NC_VECTOR_CLONES double adadelta_range(T* __restrict p, T* __restrict eg, T* __restrict ed,
+NC_ISA_FUNCTION((template <class T>), (<T>), double, adadelta_range, (T* __restrict p, T* __restrict eg, T* __restrict ed,
                                        const T* __restrict grad, int64_t n, T l2, T r, T c, T e,
-                                       T eta) {
+                                       T eta),
+                (p, eg, ed, grad, n, l2, r, c, e, eta), {
   double sq = 0;
-#pragma omp simd reduction(+ : sq)
+_Pragma("omp simd reduction(+ : sq)")
   for (int64_t i = 0; i < n; ++i) {
     const T w = p[i], g = grad[i] + l2 * w;
     sq += double(w) * w;
@@ -142,14 +142,14 @@ NC_VECTOR_CLONES double adadelta_range(T* __restrict p, T* __restrict eg, T* __r
     p[i] = w + eta * d;
   }
   return sq;
-}
+})
 
-template <class T>
-NC_VECTOR_CLONES double adamax_range(T* __restrict p, T* __restrict m, T* __restrict u,
+NC_ISA_FUNCTION((template <class T>), (<T>), double, adamax_range, (T* __restrict p, T* __restrict m, T* __restrict u,
                                      const T* __restrict grad, int64_t n, T l2, T c1, T b2, T e,
-                                     T rate) {
+                                     T rate),
+                (p, m, u, grad, n, l2, c1, b2, e, rate), {
   double sq = 0;
-#pragma omp simd reduction(+ : sq)
+_Pragma("omp simd reduction(+ : sq)")
   for (int64_t i = 0; i < n; ++i) {
     const T w = p[i], g = grad[i] + l2 * w;
     sq += double(w) * w;
@@ -160,14 +160,14 @@ NC_VECTOR_CLONES double adamax_range(T* __restrict p, T* __restrict m, T* __rest
     p[i] = w - rate * mi / (ui + e);
   }
   return sq;
-}
+})
 
-template <class T>
-NC_VECTOR_CLONES double nadam_range(T* __restrict p, T* __restrict m, T* __restrict v,
+NC_ISA_FUNCTION((template <class T>), (<T>), double, nadam_range, (T* __restrict p, T* __restrict m, T* __restrict v,
                                     const T* __restrict grad, int64_t n, T l2, T c1, T c2, T a,
-                                    T b, T vc, T e, T eta) {
+                                    T b, T vc, T e, T eta),
+                (p, m, v, grad, n, l2, c1, c2, a, b, vc, e, eta), {
   double sq = 0;
-#pragma omp simd reduction(+ : sq)
+_Pragma("omp simd reduction(+ : sq)")
   for (int64_t i = 0; i < n; ++i) {
     const T w = p[i], g = grad[i] + l2 * w;
     sq += double(w) * w;
@@ -178,7 +178,7 @@ NC_VECTOR_CLONES double nadam_range(T* __restrict p, T* __restrict m, T* __restr
     p[i] = w - eta * (a * mi + b * g) / (std::sqrt(vi * vc) + e);
   }
   return sq;
-}
+})
 
 // Runs kernel(offset, length, l2) over [0, n) in chunks, with l2 applying to
 // [0, n_l2) only; returns the sum of squares over [0, n_l2). The chunks are cut

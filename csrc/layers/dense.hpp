@@ -150,15 +150,16 @@ class Dense : public Layer<T> {
   }
 
   // db (n) (+)= the column sums of dz (rows, n).
-  static NC_VECTOR_CLONES void column_sums(T* __restrict db, const T* __restrict dz, int64_t rows,
-                                           int64_t n, bool accumulate) {
+  NC_ISA_FUNCTION((), (), static void, column_sums, (T* __restrict db, const T* __restrict dz, int64_t rows,
+                                           int64_t n, bool accumulate),
+                  (db, dz, rows, n, accumulate), {
     if (!accumulate) std::memset(db, 0, sizeof(T) * n);
     for (int64_t i = 0; i < rows; ++i) {
       const T* di = dz + i * n;
-#pragma omp simd
+_Pragma("omp simd")
       for (int64_t j = 0; j < n; ++j) db[j] += di[j];
     }
-  }
+  })
 
   // out (rows, n_out) = X[rows] @ W for CSR X.
   void csr_matmul(const T* W, const Batch<T>& in, T* out, int64_t rows, int threads) const {
