@@ -9,11 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
-#include <limits>
-#include <stdexcept>
 #include <type_traits>
-#include <vector>
 
 namespace nc {
 
@@ -28,10 +24,11 @@ constexpr int64_t kParallelMinMacs = int64_t(1) << 22;
 
 // c (m, n) = alpha * op(a) @ op(b) + beta * c, op(a) (m, k), op(b) (k, n): every
 // product, float32 and float64, on the register-tiled kernel of the active
-// instruction set (kernels/gemm_tile.inc), split over threads by whole 6-row
-// tiles. Each element is the same sum in the same order whatever the thread
-// count and the number of rows (see GemmRowsFn), which BLAS libraries do not
-// promise: OpenBLAS gave a row alone other bits than the row among 300.
+// instruction set (kernels/gemm_tile.inc), split over threads by shares of the
+// columns (wide products) or by rows in whole tiles. Each element is the same
+// sum in the same order whatever the thread count, the split and the number of
+// rows (see GemmRowsFn), which BLAS libraries do not promise: OpenBLAS gave a
+// row alone other bits than the row among 300.
 template <class T>
 void gemm(bool ta, bool tb, T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k,
           T alpha, T beta, int threads, const T* bias = nullptr, bool relu = false) {
@@ -44,6 +41,8 @@ void gemm(bool ta, bool tb, T* c, const T* a, const T* b, int64_t m, int64_t n, 
     rows = isa.gemm_rows_f32;
   else
     rows = isa.gemm_rows_f64;
+  // rows per thread in multiples of the kernels' 6-row tiles (no thread ends
+  // on a partial tile); columns in 64-column shares
   constexpr int64_t kTile = 6, kColumns = 64;
   const bool big = threads > 1 && m * n * k >= kParallelMinMacs;
   // No more rows than columns (a batch of 256 through a layer of 1024): each
