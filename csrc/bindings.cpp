@@ -129,38 +129,37 @@ V get_or(const py::dict& d, const char* key, V fallback) {
   return d.contains(key) && !d[key].is_none() ? d[key].cast<V>() : fallback;
 }
 
-// {"type": "dense", "units": 20, "activation": "relu", "alpha": 0.0,
-//  "max_value": None, "threshold": 0.0, "approximate": False, "use_bias": True}
+// A layer dict as the estimators send it, {"type": "dense", "units": 20,
+// "activation": "relu", ...}, as a LayerConfig: None means "the default";
+// what each option means is the layer's business (layers/registry.hpp).
 LayerConfig parse_layer(const py::dict& d) {
   LayerConfig c;
   c.type = get_or<std::string>(d, "type", "dense");
-  c.units = get_or<int64_t>(d, "units", 0);
-  c.act.kind = parse_activation(get_or<std::string>(d, "activation", "linear"));
-  c.act.alpha = get_or<double>(d, "alpha", 0.0);
-  c.act.max_value = get_or<double>(d, "max_value", std::numeric_limits<double>::infinity());
-  c.act.threshold = get_or<double>(d, "threshold", 0.0);
-  c.act.approximate = get_or<bool>(d, "approximate", false);
-  c.use_bias = get_or<bool>(d, "use_bias", true);
-  c.rate = get_or<double>(d, "rate", 0.5);
-  c.stddev = get_or<double>(d, "stddev", 0.1);
-  c.momentum = get_or<double>(d, "momentum", 0.99);
-  c.epsilon = get_or<double>(d, "epsilon", 1e-3);
-  c.center = get_or<bool>(d, "center", true);
-  c.scale = get_or<bool>(d, "scale", true);
-  c.kernel_penalty = {get_or<double>(d, "kernel_l1", 0.0), get_or<double>(d, "kernel_l2", 0.0)};
-  c.bias_penalty = {get_or<double>(d, "bias_l1", 0.0), get_or<double>(d, "bias_l2", 0.0)};
-  c.activity_penalty = {get_or<double>(d, "activity_l1", 0.0), get_or<double>(d, "activity_l2", 0.0)};
-  for (const char* which : {"kernel_constraint", "bias_constraint"}) {
-    Constraint k;
-    const std::string name = get_or<std::string>(d, which, "");
-    if (name == "max_norm") k.kind = Constraint::MaxNorm;
-    else if (name == "non_neg") k.kind = Constraint::NonNeg;
-    else if (name == "unit_norm") k.kind = Constraint::UnitNorm;
-    else if (!name.empty()) throw std::invalid_argument("unknown constraint '" + name + "'");
-    k.max_value = get_or<double>(d, (std::string(which) + "_max_value").c_str(), 2.0);
-    (std::string(which) == "kernel_constraint" ? c.kernel_constraint : c.bias_constraint) = k;
+  for (const auto& kv : d) {
+    const std::string key = kv.first.cast<std::string>();
+    const py::handle v = kv.second;
+    if (key == "type" || v.is_none()) continue;
+    if (py::isinstance<py::bool_>(v)) c.set(key, v.cast<bool>());
+    else if (py::isinstance<py::int_>(v)) c.set(key, v.cast<int64_t>());
+    else if (py::isinstance<py::float_>(v)) c.set(key, v.cast<double>());
+    else if (py::isinstance<py::str>(v)) c.set(key, v.cast<std::string>());
+    else if (py::isinstance<py::tuple>(v) || py::isinstance<py::list>(v)) c.set(key, v.cast<std::vector<int64_t>>());
+    else
+      throw std::invalid_argument("option '" + key + "' of layer '" + c.type + "' has an unsupported type");
   }
   return c;
+}
+
+// A per-sample shape: an int (features) or a tuple of ints.
+Shape parse_shape(const py::handle& o) {
+  if (py::isinstance<py::int_>(o)) return Shape{o.cast<int64_t>()};
+  return Shape(o.cast<std::vector<int64_t>>());
+}
+
+py::tuple shape_tuple(const Shape& s) {
+  py::tuple t(s.dims.size());
+  for (size_t i = 0; i < s.dims.size(); ++i) t[i] = s.dims[i];
+  return t;
 }
 
 // {"kind": "categorical_accuracy" | "binary_accuracy" | "loss", "threshold": 0.5,
@@ -249,10 +248,10 @@ TrainConfig parse_config(const py::dict& d) {
 // A network of either precision, built from a plain spec.
 class PyNetwork {
  public:
-  PyNetwork(int64_t n_in, const py::list& layers, const std::string& loss,
+  PyNetwork(const py::object& input_shape, const py::list& layers, const std::string& loss,
             const std::string& dtype, bool from_logits, double delta) {
     NetSpec s;
-    s.n_in = n_in;
+    s.input = parse_shape(input_shape);
     for (const auto& item : layers) s.layers.push_back(parse_layer(py::reinterpret_borrow<py::dict>(item)));
     s.loss.kind = parse_loss(loss);
     s.loss.from_logits = from_logits;
@@ -278,21 +277,14 @@ class PyNetwork {
     return a;
   }
 
-  py::list variables() const {
+  py::list variables() const { return variable_list(false); }
+  py::list state_variables() const { return variable_list(true); }
+  py::tuple input_shape() const {
+    return shape_tuple(f32_ ? f32_->input_shape() : f64_->input_shape());
+  }
+  py::list layer_shapes() const {
     py::list out;
-    const auto vars = f32_ ? f32_->variables() : f64_->variables();
-    for (const auto& v : vars) {
-      py::dict d;
-      d["layer"] = v.layer;
-      d["name"] = v.name;
-      d["offset"] = v.offset;
-      if (v.cols) {
-        d["shape"] = py::make_tuple(v.rows, v.cols);
-      } else {
-        d["shape"] = py::make_tuple(v.rows);
-      }
-      out.append(d);
-    }
+    for (const Shape& sh : f32_ ? f32_->layer_shapes() : f64_->layer_shapes()) out.append(shape_tuple(sh));
     return out;
   }
   int64_t n_in() const { return f32_ ? f32_->n_in() : f64_->n_in(); }
@@ -328,6 +320,21 @@ class PyNetwork {
   }
 
  private:
+  py::list variable_list(bool state) const {
+    py::list out;
+    const auto& vars = f32_ ? (state ? f32_->state_variables() : f32_->variables())
+                            : (state ? f64_->state_variables() : f64_->variables());
+    for (const auto& v : vars) {
+      py::dict d;
+      d["layer"] = v.layer;
+      d["name"] = v.name;
+      d["offset"] = v.offset;
+      d["shape"] = shape_tuple(v.shape);
+      out.append(d);
+    }
+    return out;
+  }
+
   template <class T>
   static py::array predict_t(const Network<T>& net, const py::object& params,
                              const py::object& X, int n_threads, const py::object& state,
@@ -507,9 +514,9 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("diverged_epoch", &TrainState::diverged_epoch);
 
   py::class_<PyNetwork>(m, "Network")
-      .def(py::init<int64_t, const py::list&, const std::string&, const std::string&, bool,
+      .def(py::init<const py::object&, const py::list&, const std::string&, const std::string&, bool,
                     double>(),
-           py::arg("n_in"), py::arg("layers"), py::arg("loss"), py::arg("dtype"),
+           py::arg("input_shape"), py::arg("layers"), py::arg("loss"), py::arg("dtype"),
            py::arg("from_logits") = false, py::arg("delta") = 1.0)
       .def_property_readonly("dtype", &PyNetwork::dtype)
       .def_property_readonly("n_params", &PyNetwork::n_params)
@@ -519,6 +526,11 @@ PYBIND11_MODULE(_core, m) {
            "The state buffer's starting values (moving means 0, variances 1).")
       .def("variables", &PyNetwork::variables,
            "Each trainable variable: layer index, name, offset in the flat buffer, shape.")
+      .def("state_variables", &PyNetwork::state_variables,
+           "Each state variable (moving statistics): layer index, name, offset in the state "
+           "buffer, shape.")
+      .def_property_readonly("input_shape", &PyNetwork::input_shape)
+      .def("layer_shapes", &PyNetwork::layer_shapes, "Each layer's per-sample output shape.")
       .def_property_readonly("n_in", &PyNetwork::n_in)
       .def_property_readonly("n_out", &PyNetwork::n_out)
       .def("predict", &PyNetwork::predict, py::arg("params"), py::arg("X"), py::arg("n_threads"),

@@ -1,39 +1,28 @@
-// Dense layer with the bias add and activation fused into one pass after the GEMM.
+// Dense: activation(x @ kernel + bias) over the last axis of the input (Keras
+// 3: on (T, F) it maps every step), with the bias add and activation fused
+// into one pass after the GEMM (or into its epilogue).
 //
-// Parameters: the kernel W (n_in, n_out) row-major at w_off and the bias b
-// (n_out) at b_off, offsets into the network's flat buffer (scikit-learn's
-// packing order puts every kernel before every bias, so they are not adjacent).
+// Variables: kernel (F, units) row-major, bias (units). scikit-learn's
+// packing order puts every kernel before every bias, so they are not adjacent.
 #pragma once
-#include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
 
-#include "../core/parallel.hpp"
-#include "../core/types.hpp"
 #include "../kernels/activations.hpp"
+#include "../kernels/dense.hpp"
 #include "../kernels/gemm.hpp"
+#include "../kernels/regularization.hpp"
+#include "config.hpp"
 #include "layer.hpp"
 
 namespace nc {
 
-// L1 and L2 penalties of a variable: l1 * sum|w| + l2 * sum w^2 (Keras).
-struct Penalty {
-  double l1 = 0.0, l2 = 0.0;
-  bool active() const { return l1 > 0.0 || l2 > 0.0; }
-};
-
-// A weight constraint, applied after each optimizer step (Keras definitions,
-// axis 0: over each output unit's incoming weights).
-struct Constraint {
-  enum Kind { None, MaxNorm, NonNeg, UnitNorm } kind = None;
-  double max_value = 2.0;
-};
-
 template <class T>
 class Dense : public Layer<T> {
  public:
-  int64_t w_off = 0, b_off = 0;
   bool use_bias = true;
   ActSpec act;
   Penalty kernel_penalty, bias_penalty, activity_penalty;
@@ -42,154 +31,107 @@ class Dense : public Layer<T> {
   // forward leaves the pre-activation, backward receives the gradient at it
   bool fused_output = false;
 
-  int64_t param_count() const override { return this->n_in * this->n_out + (use_bias ? this->n_out : 0); }
-  int64_t cache_per_row(bool) const override {
-    return (!fused_output && act.needs_input()) ? this->n_out : 0;
+  static std::unique_ptr<Layer<T>> make(LayerConfig& cfg, const Shape& in) {
+    auto d = std::make_unique<Dense<T>>();
+    const int64_t units = cfg.integer("units", 0);
+    if (units <= 0) throw std::invalid_argument("layer sizes must be positive");
+    d->act = cfg.activation();
+    d->use_bias = cfg.flag("use_bias", true);
+    d->kernel_penalty = {cfg.number("kernel_l1", 0.0), cfg.number("kernel_l2", 0.0)};
+    d->bias_penalty = {cfg.number("bias_l1", 0.0), cfg.number("bias_l2", 0.0)};
+    d->activity_penalty = {cfg.number("activity_l1", 0.0), cfg.number("activity_l2", 0.0)};
+    d->kernel_constraint = constraint(cfg, "kernel_constraint");
+    d->bias_constraint = constraint(cfg, "bias_constraint");
+    d->in = in;
+    d->out = in.with_last(units);
+    return d;
   }
-  bool accepts_sparse() const override { return true; }
+
+  std::vector<VarDecl> variables() const override {
+    std::vector<VarDecl> v{{"kernel", Role::Kernel, Shape{n_in(), n_out()}}};
+    if (use_bias) v.push_back({"bias", Role::Bias, Shape{n_out()}});
+    return v;
+  }
+  int64_t cache_per_row(bool) const override {
+    return (!fused_output && act.needs_input()) ? this->out.size() : 0;
+  }
+  bool accepts_sparse() const override { return this->in.rank() == 1; }
+  const ActSpec* fusable_activation() const override {
+    return &act;  // (an activity penalty, which needs the output itself, blocks fusion)
+  }
+  void fuse_output() override { fused_output = true; }
 
   void forward(const Context<T>& c, const Batch<T>& in, T* out, T* cache,
                int64_t rows) const override {
-    const int64_t n_in = this->n_in, n_out = this->n_out;
-    const T* W = c.params + w_off;
-    const T* bias = use_bias ? c.params + b_off : nullptr;
-    ActSpec a = act;
-    if (fused_output) a = ActSpec{};
+    const int64_t m = rows * this->in.lead(), k = n_in(), n = n_out();
+    const T* W = c.params + kernel_off();
+    const T* bias = use_bias ? c.params + bias_off() : nullptr;
+    const ActSpec a = fused_output ? ActSpec{} : act;
     T* keep = cache_per_row(c.training) ? cache : nullptr;
     if (in.csr == nullptr && !keep && (a.kind == Act::Identity || a.plain_relu())) {
       // bias and activation in the product's epilogue: no second pass over out
-      gemm_nn_bias_act<T>(out, in.dense, W, rows, n_out, n_in, bias, a.kind == Act::Relu,
-                          c.threads);
+      gemm_nn_bias_act<T>(out, in.dense, W, m, n, k, bias, a.kind == Act::Relu, c.threads);
       return;
     }
     if (in.csr == nullptr) {
-      gemm_nn<T>(out, in.dense, W, rows, n_out, n_in, T(1), T(0), c.threads);
+      gemm_nn<T>(out, in.dense, W, m, n, k, T(1), T(0), c.threads);
     } else {
-      csr_matmul(W, in, out, rows, c.threads);
+      csr_matmul(out, *in.csr, in.rows_idx, W, m, n, c.threads);
     }
-    bias_activation(out, bias, rows, n_out, a, c.threads, keep);
+    bias_activation(out, bias, m, n, a, c.threads, keep);
   }
 
   void backward(const Context<T>& c, const Batch<T>& in, const T* out, T* dout,
                 const T* cache, T* din, T* grads, int64_t rows,
                 bool accumulate) const override {
-    const int64_t n_in = this->n_in, n_out = this->n_out;
+    const int64_t m = rows * this->in.lead(), k = n_in(), n = n_out();
     if (!fused_output)
-      activation_backward(dout, out, cache_per_row(true) ? cache : nullptr, rows, n_out, act,
-                          c.threads);
+      activation_backward(dout, out, cache_per_row(true) ? cache : nullptr, m, n, act, c.threads);
     const T* dz = dout;
-    const T* W = c.params + w_off;
-    T* dW = grads + w_off;
+    const T* W = c.params + kernel_off();
+    T* dW = grads + kernel_off();
     if (in.csr == nullptr) {
-      gemm_tn<T>(dW, in.dense, dz, n_in, n_out, rows, T(1), accumulate ? T(1) : T(0), c.threads);
+      gemm_tn<T>(dW, in.dense, dz, k, n, m, T(1), accumulate ? T(1) : T(0), c.threads);
     } else {
-      if (!accumulate) std::memset(dW, 0, sizeof(T) * n_in * n_out);
-      csr_weight_grad(in, dz, dW, rows);
+      if (!accumulate) std::memset(dW, 0, sizeof(T) * k * n);
+      csr_weight_grad(dW, *in.csr, in.rows_idx, dz, m, n);
     }
-    if (use_bias) column_sums(grads + b_off, dz, rows, n_out, accumulate);
-    if (din) gemm_nt<T>(din, dz, W, rows, n_in, n_out, T(1), T(0), c.threads);
+    if (use_bias) column_sums<T>(grads + bias_off(), dz, m, n, accumulate);
+    if (din) gemm_nt<T>(din, dz, W, m, k, n, T(1), T(0), c.threads);
   }
 
- // Adds the kernel and bias penalties' gradient times `scale` to grads and
-  // returns the penalty times `scale`.
-  double add_penalties(const T* params, T* grads, double scale) const {
-    double total = 0;
-    auto apply = [&](const Penalty& p, int64_t off, int64_t n) {
-      if (!p.active()) return;
-      double s1 = 0, s2 = 0;
-      const T g1 = T(scale * p.l1), g2 = T(2.0 * scale * p.l2);
-      for (int64_t i = off; i < off + n; ++i) {
-        const T w = params[i];
-        s1 += std::abs(double(w));
-        s2 += double(w) * w;
-        grads[i] += g1 * T((w > T(0)) - (w < T(0))) + g2 * w;
-      }
-      total += scale * (p.l1 * s1 + p.l2 * s2);
-    };
-    apply(kernel_penalty, w_off, this->n_in * this->n_out);
-    if (use_bias) apply(bias_penalty, b_off, this->n_out);
+  bool has_penalties() const override { return kernel_penalty.active() || bias_penalty.active(); }
+  double add_penalties(const T* params, T* grads, double scale) const override {
+    double total = add_penalty(kernel_penalty, params + kernel_off(), grads + kernel_off(),
+                               n_in() * n_out(), scale);
+    if (use_bias)
+      total += add_penalty(bias_penalty, params + bias_off(), grads + bias_off(), n_out(), scale);
     return total;
   }
-
-  // Activity penalty on this layer's output y (rows, n_out): returns its value
-  // and adds its gradient to dy (rows, n_out) if dy is not null.
-  double activity(const T* y, T* dy, int64_t rows) const {
-    if (!activity_penalty.active()) return 0.0;
-    const double l1 = activity_penalty.l1, l2 = activity_penalty.l2;
-    double s = 0;
-    for (int64_t i = 0; i < rows * this->n_out; ++i) {
-      s += l1 * std::abs(double(y[i])) + l2 * double(y[i]) * y[i];
-      if (dy) dy[i] += T(l1 * double((y[i] > T(0)) - (y[i] < T(0))) + 2.0 * l2 * y[i]);
-    }
-    return s;
+  void apply_constraints(T* params) const override {
+    constrain(kernel_constraint, params + kernel_off(), n_in(), n_out());
+    if (use_bias) constrain(bias_constraint, params + bias_off(), 1, n_out());
   }
-
-  void apply_constraints(T* params) const {
-    constrain(kernel_constraint, params + w_off, this->n_in, this->n_out);
-    if (use_bias) constrain(bias_constraint, params + b_off, 1, this->n_out);
+  bool has_activity() const override { return activity_penalty.active(); }
+  double activity(const T* y, T* dy, int64_t rows) const override {
+    return activity_loss(activity_penalty, y, dy, rows * this->out.size());
   }
 
  private:
-  // Keras's constraints on w (rows, cols), norms over axis 0 (each column).
-  static void constrain(const Constraint& c, T* w, int64_t rows, int64_t cols) {
-    if (c.kind == Constraint::None) return;
-    if (c.kind == Constraint::NonNeg) {
-      for (int64_t i = 0; i < rows * cols; ++i) w[i] = w[i] >= T(0) ? w[i] : T(0);
-      return;
-    }
-    const double eps = 1e-7;
-    for (int64_t j = 0; j < cols; ++j) {
-      double sq = 0;
-      for (int64_t i = 0; i < rows; ++i) sq += double(w[i * cols + j]) * w[i * cols + j];
-      const double norm = std::sqrt(sq);
-      const double f = c.kind == Constraint::MaxNorm
-                           ? std::min(norm, c.max_value) / (eps + norm)
-                           : 1.0 / (eps + norm);
-      for (int64_t i = 0; i < rows; ++i) w[i * cols + j] = T(w[i * cols + j] * f);
-    }
-  }
+  int64_t n_in() const { return this->in.last(); }
+  int64_t n_out() const { return this->out.last(); }
+  int64_t kernel_off() const { return this->off[0]; }
+  int64_t bias_off() const { return this->off[1]; }
 
-  // db (n) (+)= the column sums of dz (rows, n).
-  NC_ISA_FUNCTION((), (), static void, column_sums, (T* __restrict db, const T* __restrict dz, int64_t rows,
-                                           int64_t n, bool accumulate),
-                  (db, dz, rows, n, accumulate), {
-    if (!accumulate) std::memset(db, 0, sizeof(T) * n);
-    for (int64_t i = 0; i < rows; ++i) {
-      const T* di = dz + i * n;
-_Pragma("omp simd")
-      for (int64_t j = 0; j < n; ++j) db[j] += di[j];
-    }
-  })
-
-  // out (rows, n_out) = X[rows] @ W for CSR X.
-  void csr_matmul(const T* W, const Batch<T>& in, T* out, int64_t rows, int threads) const {
-    const InputView<T>& X = *in.csr;
-    const int64_t n_out = this->n_out;
-    parallel_for(rows, rows * n_out, threads, [&](int64_t r) {
-      T* o = out + r * n_out;
-      std::memset(o, 0, sizeof(T) * n_out);
-      const int64_t s = in.csr_row(r);
-      for (int64_t p = X.indptr[s]; p < X.indptr[s + 1]; ++p) {
-        const T v = X.data[p];
-        const T* w = W + X.indices[p] * n_out;
-        for (int64_t j = 0; j < n_out; ++j) o[j] += v * w[j];
-      }
-    });
-  }
-
-  // dW (n_in, n_out) += X[rows]^T dz for CSR X.
-  void csr_weight_grad(const Batch<T>& in, const T* dz, T* dW, int64_t rows) const {
-    const InputView<T>& X = *in.csr;
-    const int64_t n_out = this->n_out;
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* d = dz + r * n_out;
-      const int64_t s = in.csr_row(r);
-      for (int64_t p = X.indptr[s]; p < X.indptr[s + 1]; ++p) {
-        const T v = X.data[p];
-        T* g = dW + X.indices[p] * n_out;
-        for (int64_t j = 0; j < n_out; ++j) g[j] += v * d[j];
-      }
-    }
+  static Constraint constraint(LayerConfig& cfg, const std::string& which) {
+    Constraint k;
+    const std::string name = cfg.text(which, "");
+    if (name == "max_norm") k.kind = Constraint::MaxNorm;
+    else if (name == "non_neg") k.kind = Constraint::NonNeg;
+    else if (name == "unit_norm") k.kind = Constraint::UnitNorm;
+    else if (!name.empty()) throw std::invalid_argument("unknown constraint '" + name + "'");
+    k.max_value = cfg.number(which + "_max_value", 2.0);
+    return k;
   }
 };
 

@@ -1,12 +1,21 @@
-// The layer contract. A layer owns no memory: its parameters are a slice of
-// the network's flat parameter buffer (gradients: the same slice of the flat
-// gradient buffer), its non-trainable state (running statistics) a slice of
-// the flat state buffer, and what backward needs is cached by forward in a
-// per-row slice of the workspace.
+// The layer contract (docs/design.md). A layer owns no memory and knows
+// shapes, not buffers:
+//  - `in` and `out` are its per-sample shapes (no batch axis), set by its
+//    factory, which checks them (layers/registry.hpp);
+//  - `variables()` lists what it keeps (kernel, bias, other trainable, state),
+//    and the network lays them out in its flat buffers and writes each one's
+//    offset into `off` (same order): every kernel first, then every bias, then
+//    the rest (scikit-learn's packing order); state in the state buffer;
+//  - forward caches what backward needs in a per-row slice of the workspace
+//    (cache_per_row / cache_fixed values).
+// The network calls only these virtuals, so it names no layer type.
 #pragma once
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "../core/rng.hpp"
+#include "../core/shape.hpp"
 #include "../core/types.hpp"
 
 namespace nc {
@@ -15,7 +24,7 @@ namespace nc {
 // matrix picked by an index list (null list: rows 0..n-1).
 template <class T>
 struct Batch {
-  const T* dense = nullptr;  // (rows, n_in)
+  const T* dense = nullptr;  // (rows, in.size())
   const InputView<T>* csr = nullptr;
   const int64_t* rows_idx = nullptr;
   int64_t csr_row(int64_t r) const { return rows_idx ? rows_idx[r] : r; }
@@ -36,33 +45,61 @@ struct Context {
   int threads = 1;
 };
 
+// What a variable is for: the flat buffer's order and the L2 penalty of
+// scikit-learn's alpha (kernels only) follow from it.
+enum class Role { Kernel, Bias, Other, State };
+
+struct VarDecl {
+  std::string name;  // Keras's: kernel, bias, gamma, beta, moving_mean, moving_variance
+  Role role;
+  Shape shape;
+};
+
 template <class T>
 class Layer {
  public:
   virtual ~Layer() = default;
 
-  int64_t n_in = 0, n_out = 0;  // features in and out
-  int64_t p_off = 0;            // offset of this layer's parameters in the flat buffer
-  int64_t s_off = 0;            // offset of its state in the state buffer
+  Shape in, out;             // per sample
+  std::vector<int64_t> off;  // offset of each of variables(), in its buffer
 
-  virtual int64_t param_count() const { return 0; }
-  virtual int64_t state_count() const { return 0; }
+  virtual std::vector<VarDecl> variables() const { return {}; }
   // workspace values cached by forward for backward: per row, plus a fixed part
   virtual int64_t cache_per_row(bool training) const { return 0; }
   virtual int64_t cache_fixed(bool training) const { return 0; }
-  // the non-trainable state's starting values (state_count of them)
+  // the state variables' starting values, written at their offsets
   virtual void init_state(T* state) const {}
   // whether the layer accepts CSR input (only a first Dense layer does)
   virtual bool accepts_sparse() const { return false; }
+  // the output is the input itself (Flatten, Reshape): forward and backward
+  // are never called and cost nothing
+  virtual bool aliases_input() const { return false; }
 
-  // out (rows, n_out) from in (rows, n_in).
+  // The output activation a loss may apply in its stable fused form (null:
+  // none can be); after fuse_output() forward leaves the pre-activation and
+  // backward receives the gradient at it.
+  virtual const ActSpec* fusable_activation() const { return nullptr; }
+  virtual void fuse_output() {}
+
+  // Regularization hooks (Keras's kernel/bias regularizers, constraints and
+  // activity regularizer).
+  virtual bool has_penalties() const { return false; }
+  // adds scale * the penalties' gradient to grads, returns scale * their value
+  virtual double add_penalties(const T* params, T* grads, double scale) const { return 0.0; }
+  virtual void apply_constraints(T* params) const {}
+  virtual bool has_activity() const { return false; }
+  // the activity penalty of the output y (rows samples); adds its gradient to
+  // dy unless null
+  virtual double activity(const T* y, T* dy, int64_t rows) const { return 0.0; }
+
+  // out (rows, out.size()) from in (rows, in.size()).
   virtual void forward(const Context<T>& c, const Batch<T>& in, T* out, T* cache,
                        int64_t rows) const = 0;
 
-  // dout (rows, n_out): gradient with respect to the output, which the layer
-  // may overwrite. Writes din (rows, n_in) unless it is null, and accumulates
-  // (or writes, if !accumulate) its parameter gradients into grads (the flat
-  // gradient buffer). out and cache are what forward produced.
+  // dout (rows, out.size()): gradient with respect to the output, which the
+  // layer may overwrite. Writes din (rows, in.size()) unless it is null, and
+  // accumulates (or writes, if !accumulate) its parameter gradients into grads
+  // (the flat gradient buffer). out and cache are what forward produced.
   virtual void backward(const Context<T>& c, const Batch<T>& in, const T* out, T* dout,
                         const T* cache, T* din, T* grads, int64_t rows,
                         bool accumulate) const = 0;

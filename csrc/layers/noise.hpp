@@ -3,8 +3,10 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 
+#include "config.hpp"
 #include "layer.hpp"
 
 namespace nc {
@@ -23,11 +25,19 @@ class Dropout : public Layer<T> {
  public:
   double rate = 0.5;
 
-  int64_t cache_per_row(bool training) const override { return training ? this->n_out : 0; }
+  static std::unique_ptr<Layer<T>> make(LayerConfig& cfg, const Shape& in) {
+    auto d = std::make_unique<Dropout<T>>();
+    d->rate = cfg.number("rate", 0.5);
+    if (!(d->rate >= 0.0 && d->rate < 1.0)) throw std::invalid_argument("dropout rate must be in [0, 1)");
+    d->in = d->out = in;
+    return d;
+  }
+
+  int64_t cache_per_row(bool training) const override { return training ? this->out.size() : 0; }
 
   void forward(const Context<T>& c, const Batch<T>& in, T* out, T* mask,
                int64_t rows) const override {
-    const int64_t n = rows * this->n_in;
+    const int64_t n = rows * this->in.size();
     if (!c.training || rate <= 0.0) {
       std::copy(in.dense, in.dense + n, out);
       if (c.training)
@@ -45,7 +55,7 @@ class Dropout : public Layer<T> {
   void backward(const Context<T>&, const Batch<T>&, const T*, T* dout, const T* mask, T* din,
                 T*, int64_t rows, bool) const override {
     if (!din) return;
-    for (int64_t i = 0; i < rows * this->n_in; ++i) din[i] = dout[i] * mask[i];
+    for (int64_t i = 0; i < rows * this->in.size(); ++i) din[i] = dout[i] * mask[i];
   }
 };
 
@@ -55,9 +65,17 @@ class GaussianNoise : public Layer<T> {
  public:
   double stddev = 0.1;
 
+  static std::unique_ptr<Layer<T>> make(LayerConfig& cfg, const Shape& in) {
+    auto g = std::make_unique<GaussianNoise<T>>();
+    g->stddev = cfg.number("stddev", 0.1);
+    if (!(g->stddev >= 0.0)) throw std::invalid_argument("noise stddev must be >= 0");
+    g->in = g->out = in;
+    return g;
+  }
+
   void forward(const Context<T>& c, const Batch<T>& in, T* out, T*,
                int64_t rows) const override {
-    const int64_t n = rows * this->n_in;
+    const int64_t n = rows * this->in.size();
     std::copy(in.dense, in.dense + n, out);
     if (!c.training || stddev <= 0.0) return;
     if (!c.rng) throw std::logic_error("noise needs the fit's random stream");
@@ -66,7 +84,7 @@ class GaussianNoise : public Layer<T> {
 
   void backward(const Context<T>&, const Batch<T>&, const T*, T* dout, const T*, T* din, T*,
                 int64_t rows, bool) const override {
-    if (din) std::copy(dout, dout + rows * this->n_in, din);
+    if (din) std::copy(dout, dout + rows * this->in.size(), din);
   }
 };
 

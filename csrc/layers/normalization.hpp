@@ -1,13 +1,18 @@
 // BatchNormalization and LayerNormalization (Keras definitions).
 //
-// Parameters: gamma (n) if scale, then beta (n) if center, at p_off.
-// BatchNormalization's state: moving mean (n) then moving variance (n), at s_off.
+// Both normalize over the last axis (Keras's axis=-1): per channel for
+// BatchNormalization, per sample and step for LayerNormalization.
+// Variables: gamma (n) if scale, beta (n) if center; BatchNormalization's
+// state: moving_mean (n), moving_variance (n).
 #pragma once
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <stdexcept>
 #include <vector>
 
+#include "config.hpp"
 #include "layer.hpp"
 
 namespace nc {
@@ -18,27 +23,44 @@ class Normalization : public Layer<T> {
   double epsilon = 1e-3;
   bool center = true, scale = true;
 
-  int64_t param_count() const override { return (scale ? this->n_out : 0) + (center ? this->n_out : 0); }
+  std::vector<VarDecl> variables() const override {
+    std::vector<VarDecl> v;
+    if (scale) v.push_back({"gamma", Role::Other, Shape{width()}});
+    if (center) v.push_back({"beta", Role::Other, Shape{width()}});
+    return v;
+  }
 
  protected:
-  const T* gamma(const Context<T>& c) const { return scale ? c.params + this->p_off : nullptr; }
-  const T* beta(const Context<T>& c) const {
-    return center ? c.params + this->p_off + (scale ? this->n_out : 0) : nullptr;
+  // the normalized axis's length, and how many vectors of it a batch holds
+  int64_t width() const { return this->out.last(); }
+  int64_t vectors(int64_t rows) const { return rows * this->out.lead(); }
+  void configure(LayerConfig& cfg, const Shape& in) {
+    epsilon = cfg.number("epsilon", 1e-3);
+    if (!(epsilon > 0.0)) throw std::invalid_argument("epsilon must be > 0");
+    center = cfg.flag("center", true);
+    scale = cfg.flag("scale", true);
+    this->in = this->out = in;
   }
-  T* dgamma(T* grads) const { return scale ? grads + this->p_off : nullptr; }
-  T* dbeta(T* grads) const { return center ? grads + this->p_off + (scale ? this->n_out : 0) : nullptr; }
+  int64_t n_trainable() const { return int64_t(scale) + int64_t(center); }
+  const T* gamma(const Context<T>& c) const { return scale ? c.params + this->off[0] : nullptr; }
+  const T* beta(const Context<T>& c) const {
+    return center ? c.params + this->off[scale ? 1 : 0] : nullptr;
+  }
+  T* dgamma(T* grads) const { return scale ? grads + this->off[0] : nullptr; }
+  T* dbeta(T* grads) const { return center ? grads + this->off[scale ? 1 : 0] : nullptr; }
 
   // out = gamma * xhat + beta for one row
   void affine_row(const Context<T>& c, const T* xhat, T* out) const {
     const T* g = gamma(c);
     const T* b = beta(c);
-    for (int64_t j = 0; j < this->n_out; ++j)
+    for (int64_t j = 0; j < width(); ++j)
       out[j] = (g ? g[j] : T(1)) * xhat[j] + (b ? b[j] : T(0));
   }
 
   // Parameter gradients: dgamma += sum dout * xhat, dbeta += sum dout.
+  // over `rows` normalized vectors
   void param_grads(const T* dout, const T* xhat, T* grads, int64_t rows, bool accumulate) const {
-    const int64_t n = this->n_out;
+    const int64_t n = width();
     T* dg = dgamma(grads);
     T* db = dbeta(grads);
     if (!accumulate) {
@@ -61,24 +83,40 @@ class BatchNormalization : public Normalization<T> {
  public:
   double momentum = 0.99;
 
-  int64_t state_count() const override { return 2 * this->n_out; }
+  static std::unique_ptr<Layer<T>> make(LayerConfig& cfg, const Shape& in) {
+    auto b = std::make_unique<BatchNormalization<T>>();
+    b->configure(cfg, in);
+    b->momentum = cfg.number("momentum", 0.99);
+    if (!(b->momentum >= 0.0 && b->momentum <= 1.0))
+      throw std::invalid_argument("momentum must be in [0, 1]");
+    return b;
+  }
+
+  std::vector<VarDecl> variables() const override {
+    std::vector<VarDecl> v = Normalization<T>::variables();
+    v.push_back({"moving_mean", Role::State, Shape{this->width()}});
+    v.push_back({"moving_variance", Role::State, Shape{this->width()}});
+    return v;
+  }
   void init_state(T* state) const override {  // moving mean 0, moving variance 1
-    for (int64_t j = 0; j < this->n_out; ++j) {
-      state[j] = T(0);
-      state[this->n_out + j] = T(1);
+    T* mm = state + mean_off();
+    T* mv = state + var_off();
+    for (int64_t j = 0; j < this->width(); ++j) {
+      mm[j] = T(0);
+      mv[j] = T(1);
     }
   }
   // xhat per row, then one row of inverse standard deviations
-  int64_t cache_per_row(bool training) const override { return training ? this->n_out : 0; }
-  int64_t cache_fixed(bool training) const override { return training ? this->n_out : 0; }
+  int64_t cache_per_row(bool training) const override { return training ? this->out.size() : 0; }
+  int64_t cache_fixed(bool training) const override { return training ? this->width() : 0; }
 
   void forward(const Context<T>& c, const Batch<T>& in, T* out, T* cache,
-               int64_t rows) const override {
-    const int64_t n = this->n_out;
+               int64_t samples) const override {
+    const int64_t n = this->width(), rows = this->vectors(samples);
     const T* x = in.dense;
     if (!c.training) {
-      const T* mm = c.state ? c.state + this->s_off : nullptr;
-      const T* mv = c.state ? c.state + this->s_off + n : nullptr;
+      const T* mm = c.state ? c.state + mean_off() : nullptr;
+      const T* mv = c.state ? c.state + var_off() : nullptr;
       std::vector<T> xhat(static_cast<size_t>(n));
       for (int64_t i = 0; i < rows; ++i) {
         for (int64_t j = 0; j < n; ++j) {
@@ -105,8 +143,8 @@ class BatchNormalization : public Normalization<T> {
       inv_std[j] = is;
       for (int64_t i = 0; i < rows; ++i) xhat[i * n + j] = (x[i * n + j] - T(mean)) * is;
       if (c.state) {
-        T* mm = c.state + this->s_off;
-        T* mv = c.state + this->s_off + n;
+        T* mm = c.state + mean_off();
+        T* mv = c.state + var_off();
         mm[j] = T(momentum * mm[j] + (1.0 - momentum) * mean);
         mv[j] = T(momentum * mv[j] + (1.0 - momentum) * var);
       }
@@ -115,8 +153,8 @@ class BatchNormalization : public Normalization<T> {
   }
 
   void backward(const Context<T>& c, const Batch<T>&, const T*, T* dout, const T* cache,
-                T* din, T* grads, int64_t rows, bool accumulate) const override {
-    const int64_t n = this->n_out;
+                T* din, T* grads, int64_t samples, bool accumulate) const override {
+    const int64_t n = this->width(), rows = this->vectors(samples);
     const T* xhat = cache;
     const T* inv_std = cache + rows * n;
     this->param_grads(dout, xhat, grads, rows, accumulate);
@@ -136,18 +174,28 @@ class BatchNormalization : public Normalization<T> {
       }
     }
   }
+
+ private:
+  int64_t mean_off() const { return this->off[size_t(this->n_trainable())]; }
+  int64_t var_off() const { return this->off[size_t(this->n_trainable()) + 1]; }
 };
 
 // Normalizes each sample over its features, in training and at inference alike.
 template <class T>
 class LayerNormalization : public Normalization<T> {
  public:
-  // xhat (n) and the inverse standard deviation per row
-  int64_t cache_per_row(bool) const override { return this->n_out + 1; }
+  static std::unique_ptr<Layer<T>> make(LayerConfig& cfg, const Shape& in) {
+    auto l = std::make_unique<LayerNormalization<T>>();
+    l->configure(cfg, in);
+    return l;
+  }
+
+  // xhat (n) and the inverse standard deviation per normalized vector
+  int64_t cache_per_row(bool) const override { return this->out.lead() * (this->width() + 1); }
 
   void forward(const Context<T>& c, const Batch<T>& in, T* out, T* cache,
-               int64_t rows) const override {
-    const int64_t n = this->n_out;
+               int64_t samples) const override {
+    const int64_t n = this->width(), rows = this->vectors(samples);
     for (int64_t i = 0; i < rows; ++i) {
       const T* x = in.dense + i * n;
       double mean = 0;
@@ -165,8 +213,8 @@ class LayerNormalization : public Normalization<T> {
   }
 
   void backward(const Context<T>& c, const Batch<T>&, const T*, T* dout, const T* cache,
-                T* din, T* grads, int64_t rows, bool accumulate) const override {
-    const int64_t n = this->n_out;
+                T* din, T* grads, int64_t samples, bool accumulate) const override {
+    const int64_t n = this->width(), rows = this->vectors(samples);
     T* dg = this->dgamma(grads);
     T* db = this->dbeta(grads);
     if (!accumulate) {

@@ -1,6 +1,9 @@
-// Network: a stack of Dense layers over one flat parameter buffer (owned by the
-// caller, in scikit-learn's packing order: every kernel, then every bias), with
-// workspaces sized once for a batch size so that training allocates nothing per step.
+// Network: a stack of layers built by the registry on their per-sample
+// shapes, over flat buffers the caller owns: parameters (every kernel, then
+// every bias, then the rest: scikit-learn's packing order, so L-BFGS sees
+// scikit-learn's vector), gradients of the same layout, and state (moving
+// statistics). Workspaces are one block sized from the shapes, so training
+// allocates nothing per step. It names no layer type.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -12,205 +15,140 @@
 #include <vector>
 
 #include "../core/parallel.hpp"
+#include "../core/shape.hpp"
 #include "../core/types.hpp"
 #include "../kernels/activations.hpp"
 #include "../kernels/losses.hpp"
-#include "../layers/activation.hpp"
-#include "../layers/dense.hpp"
 #include "../layers/layer.hpp"
-#include "../layers/noise.hpp"
-#include "../layers/normalization.hpp"
+#include "../layers/registry.hpp"
+#include "batch.hpp"
 
 namespace nc {
 
-// One layer of the spec the estimators send.
-struct LayerConfig {
-  std::string type = "dense";  // dense, activation, dropout, gaussian_noise,
-                               // batch_normalization, layer_normalization
-  int64_t units = 0;
-  ActSpec act;
-  bool use_bias = true;
-  double rate = 0.5;       // dropout
-  double stddev = 0.1;     // gaussian_noise
-  double momentum = 0.99;  // batch_normalization
-  double epsilon = 1e-3;   // normalizations
-  bool center = true, scale = true;
-  Penalty kernel_penalty, bias_penalty, activity_penalty;  // dense
-  Constraint kernel_constraint, bias_constraint;           // dense
-};
-
-// One trainable variable of the flat buffer, for initializers and views.
+// One variable of the flat buffers, for initializers and views.
 struct VariableInfo {
   int64_t layer = 0;
-  std::string name;  // kernel, bias, gamma, beta
-  int64_t offset = 0, rows = 0, cols = 0;  // cols == 0: a vector of `rows`
+  std::string name;  // kernel, bias, gamma, beta, moving_mean, moving_variance
+  Role role = Role::Other;
+  int64_t offset = 0;  // in the parameter buffer (state: in the state buffer)
+  Shape shape;
 };
 
 struct NetSpec {
-  int64_t n_in = 0;
+  Shape input;  // per sample
   std::vector<LayerConfig> layers;
   LossSpec loss;
 };
 
-// Per-caller scratch memory for `rows` rows at a time. Training owns one;
-// every predict call makes its own, so concurrent predicts never share state.
-template <class T>
-struct Workspace {
-  int64_t cap = 0;
-  std::vector<T> input;               // (cap, n_in) gathered dense rows
-  std::vector<std::vector<T>> outs;   // outs[l]: (cap, n_out of layer l)
-  std::vector<std::vector<T>> caches; // caches[l]: what layer l's backward needs
-  std::vector<T> d0, d1;              // (cap, widest) gradient ping-pong
-  std::vector<T> y, sw;               // (cap, n_out), (cap) gathered targets, weights
-  std::vector<double> row_loss;       // (cap)
-  double activity = 0;                // activity penalty of the last backward
-};
-
-// dst (rows, cols) = src[idx[r], :] for r < rows.
-template <class T>
-void gather_rows(T* dst, const T* src, const int64_t* idx, int64_t rows, int64_t cols,
-                 int threads) {
-  parallel_for(rows, rows * cols, threads, [&](int64_t r) {
-    std::memcpy(dst + r * cols, src + idx[r] * cols, sizeof(T) * cols);
-  });
+// Losses that reduce over the output's one axis (a softmax, a class
+// distribution): a per-sample output of higher rank would mix its steps.
+inline bool reduces_over_outputs(Loss l) {
+  return l == Loss::LogLoss || l == Loss::CategoricalCrossentropy ||
+         l == Loss::CategoricalHinge || l == Loss::KLDivergence || l == Loss::CosineSimilarity;
 }
 
-// The flat parameter buffer holds every Dense kernel, then every Dense bias
-// (scikit-learn's packing order, so L-BFGS sees scikit-learn's vector), then
-// the other layers' parameters in layer order.
 template <class T>
 class Network {
  public:
   explicit Network(const NetSpec& spec) : spec_(spec) {
-    if (spec.n_in <= 0) throw std::invalid_argument("the network needs at least one input");
+    spec.input.check_positive("the network's input");
     if (spec.layers.empty()) throw std::invalid_argument("the network needs an output layer");
-    int64_t width = spec.n_in;
-    std::vector<Dense<T>*> dense;
-    for (size_t l = 0; l < spec.layers.size(); ++l) {
-      const LayerConfig& cfg = spec.layers[l];
-      std::unique_ptr<Layer<T>> layer;
-      if (cfg.type == "dense") {
-        if (cfg.units <= 0) throw std::invalid_argument("layer sizes must be positive");
-        auto d = std::make_unique<Dense<T>>();
-        d->n_out = cfg.units;
-        d->act = cfg.act;
-        d->use_bias = cfg.use_bias;
-        d->kernel_penalty = cfg.kernel_penalty;
-        d->bias_penalty = cfg.bias_penalty;
-        d->activity_penalty = cfg.activity_penalty;
-        d->kernel_constraint = cfg.kernel_constraint;
-        d->bias_constraint = cfg.bias_constraint;
-        dense.push_back(d.get());
-        layer = std::move(d);
-      } else if (cfg.type == "activation") {
-        auto a = std::make_unique<Activation<T>>();
-        a->act = cfg.act;
-        layer = std::move(a);
-      } else if (cfg.type == "dropout") {
-        if (!(cfg.rate >= 0.0 && cfg.rate < 1.0))
-          throw std::invalid_argument("dropout rate must be in [0, 1)");
-        auto d = std::make_unique<Dropout<T>>();
-        d->rate = cfg.rate;
-        layer = std::move(d);
-      } else if (cfg.type == "gaussian_noise") {
-        if (!(cfg.stddev >= 0.0)) throw std::invalid_argument("noise stddev must be >= 0");
-        auto g = std::make_unique<GaussianNoise<T>>();
-        g->stddev = cfg.stddev;
-        layer = std::move(g);
-      } else if (cfg.type == "batch_normalization" || cfg.type == "layer_normalization") {
-        if (!(cfg.epsilon > 0.0)) throw std::invalid_argument("epsilon must be > 0");
-        std::unique_ptr<Normalization<T>> nl;
-        if (cfg.type == "batch_normalization") {
-          if (!(cfg.momentum >= 0.0 && cfg.momentum <= 1.0))
-            throw std::invalid_argument("momentum must be in [0, 1]");
-          auto b = std::make_unique<BatchNormalization<T>>();
-          b->momentum = cfg.momentum;
-          nl = std::move(b);
-        } else {
-          nl = std::make_unique<LayerNormalization<T>>();
-        }
-        nl->epsilon = cfg.epsilon;
-        nl->center = cfg.center;
-        nl->scale = cfg.scale;
-        layer = std::move(nl);
-      } else {
-        throw std::invalid_argument("unknown layer type '" + cfg.type + "'");
-      }
-      layer->n_in = width;
-      if (layer->n_out == 0) layer->n_out = width;
-      width = layer->n_out;
-      layers_.push_back(std::move(layer));
+    Shape shape = spec.input;
+    for (const LayerConfig& cfg : spec.layers) {
+      layers_.push_back(make_layer<T>(cfg, shape));
+      shape = layers_.back()->out;
+      shape.check_positive("the output of layer '" + cfg.type + "'");
     }
     // the output activation is fused with the loss where the pair is canonical
     // (stable form, error at z = p - y); otherwise the output layer applies its
     // activation and backpropagates the loss's gradient through it
-    auto* last_dense = dynamic_cast<Dense<T>*>(layers_.back().get());
-    auto* last_act = dynamic_cast<Activation<T>*>(layers_.back().get());
-    if (last_dense) output_act_ = last_dense->act;
-    if (last_act) output_act_ = last_act->act;
+    Layer<T>& last = *layers_.back();
+    if (const ActSpec* a = last.fusable_activation()) output_act_ = *a;
     // an activity penalty on the output needs the output itself: no fusion
-    fused_ = (last_dense || last_act) &&
-             !(last_dense && last_dense->activity_penalty.active()) &&
+    fused_ = last.fusable_activation() && !last.has_activity() &&
              fused_loss_on_logits(spec.loss, output_act_.kind, &fused_kind_);
     if (requires_canonical_output(spec.loss.kind) && !fused_)
       throw std::invalid_argument("the output layer's activation does not match the loss");
-    if (fused_ && last_dense) last_dense->fused_output = true;
-    if (fused_ && last_act) last_act->fused_output = true;
+    if (fused_) last.fuse_output();
+    if (last.out.rank() > 1 && (output_act_.kind == Act::Softmax || reduces_over_outputs(spec.loss.kind)))
+      throw std::invalid_argument(
+          "the model's output has per-sample shape " + last.out.str() +
+          ": a softmax or a class-distribution loss needs a flat output (add Flatten or a "
+          "global pooling layer before the output layer)");
 
-    int64_t off = 0;
-    for (Dense<T>* d : dense) {
-      d->w_off = off;
-      off += d->n_in * d->n_out;
-    }
-    n_coefs_ = off;
-    for (Dense<T>* d : dense) {
-      d->b_off = off;
-      if (d->use_bias) off += d->n_out;
-    }
-    int64_t state = 0;
-    for (auto& layer : layers_) {
-      if (!dynamic_cast<Dense<T>*>(layer.get())) {  // other layers' parameters come last
-        layer->p_off = off;
-        off += layer->param_count();
+    // the flat layout: kernels, then biases, then the other trainable
+    // variables, each group in layer order; state variables in their own buffer
+    int64_t off = 0, state = 0;
+    for (auto& layer : layers_) layer->off.assign(layer->variables().size(), 0);
+    for (Role role : {Role::Kernel, Role::Bias, Role::Other}) {
+      for (size_t l = 0; l < layers_.size(); ++l) {
+        const auto vars = layers_[l]->variables();
+        for (size_t i = 0; i < vars.size(); ++i) {
+          if (vars[i].role != role) continue;
+          layers_[l]->off[i] = off;
+          vars_.push_back({int64_t(l), vars[i].name, role, off, vars[i].shape});
+          off += vars[i].shape.size();
+        }
       }
-      layer->s_off = state;
-      state += layer->state_count();
+      if (role == Role::Kernel) n_coefs_ = off;
+    }
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      const auto vars = layers_[l]->variables();
+      for (size_t i = 0; i < vars.size(); ++i) {
+        if (vars[i].role != Role::State) continue;
+        layers_[l]->off[i] = state;
+        state_vars_.push_back({int64_t(l), vars[i].name, Role::State, state, vars[i].shape});
+        state += vars[i].shape.size();
+      }
     }
     n_params_ = off;
     n_state_ = state;
-    for (Dense<T>* d : dense)
-      has_penalties_ = has_penalties_ || d->kernel_penalty.active() || d->bias_penalty.active();
+    for (const auto& layer : layers_) has_penalties_ = has_penalties_ || layer->has_penalties();
   }
 
   const NetSpec& spec() const { return spec_; }
   int64_t n_params() const { return n_params_; }
   int64_t n_coefs() const { return n_coefs_; }  // kernels come first in the buffer
   int64_t n_state() const { return n_state_; }
-  int64_t n_in() const { return spec_.n_in; }
-  int64_t n_out() const { return layers_.back()->n_out; }
+  const Shape& input_shape() const { return spec_.input; }
+  const Shape& output_shape() const { return layers_.back()->out; }
+  int64_t n_in() const { return spec_.input.size(); }
+  int64_t n_out() const { return layers_.back()->out.size(); }
   const ActSpec& output_activation_spec() const { return output_act_; }
+  std::vector<Shape> layer_shapes() const {
+    std::vector<Shape> s;
+    for (const auto& layer : layers_) s.push_back(layer->out);
+    return s;
+  }
 
-  void reserve(Workspace<T>& ws, int64_t rows, bool need_input, bool training) const {
-    if (ws.cap >= rows) return;
-    ws.cap = rows;
-    if (need_input) ws.input.assign(size_t(rows * spec_.n_in), T(0));
-    ws.outs.resize(layers_.size());
-    ws.caches.resize(layers_.size());
-    int64_t widest = spec_.n_in;
-    for (size_t l = 0; l < layers_.size(); ++l) {
-      ws.outs[l].assign(size_t(rows * layers_[l]->n_out), T(0));
-      ws.caches[l].assign(
-          size_t(rows * layers_[l]->cache_per_row(training) + layers_[l]->cache_fixed(training)),
-          T(0));
-      widest = std::max(widest, layers_[l]->n_out);
+  // Sizes the workspace for `rows` rows (once: it only grows).
+  void reserve(Workspace<T>& ws, int64_t rows, bool training) const {
+    if (ws.cap >= rows && (ws.training || !training)) return;
+    training = training || ws.training;
+    rows = std::max(rows, ws.cap);
+    typename Workspace<T>::Carver carve;
+    const size_t L = layers_.size();
+    ws.outs.assign(L, nullptr);
+    ws.caches.assign(L, nullptr);
+    carve.add(&ws.input, rows * n_in());
+    int64_t widest = n_in();
+    for (size_t l = 0; l < L; ++l) {
+      const Layer<T>& layer = *layers_[l];
+      if (!layer.aliases_input()) carve.add(&ws.outs[l], rows * layer.out.size());
+      carve.add(&ws.caches[l], rows * layer.cache_per_row(training) + layer.cache_fixed(training));
+      widest = std::max(widest, layer.out.size());
     }
-    ws.row_loss.assign(size_t(rows), 0.0);
+    carve.add(&ws.row_loss, rows);
+    carve.add(&ws.idx, rows);
+    carve.add(&ws.y, rows * n_out());
+    carve.add(&ws.sw, rows);
     if (training) {
-      ws.d0.assign(size_t(rows * widest), T(0));
-      ws.d1.assign(size_t(rows * widest), T(0));
-      ws.y.assign(size_t(rows * n_out()), T(0));
-      ws.sw.assign(size_t(rows), T(0));
+      carve.add(&ws.d0, rows * widest);
+      carve.add(&ws.d1, rows * widest);
     }
+    carve.allocate(ws.block, &ws.bytes);
+    ws.cap = rows;
+    ws.training = training;
   }
 
   // Forward `rows` rows. With `logits`, the output is left as the
@@ -220,13 +158,20 @@ class Network {
              bool logits) const {
     Batch<T> cur = in;
     for (size_t l = 0; l < layers_.size(); ++l) {
-      if (cur.csr && !layers_[l]->accepts_sparse())
+      const Layer<T>& layer = *layers_[l];
+      if (cur.csr && !layer.accepts_sparse())
         throw std::invalid_argument("sparse input must go to a Dense layer first");
-      layers_[l]->forward(c, cur, ws.outs[l].data(), ws.caches[l].data(), rows);
-      cur = Batch<T>::of(ws.outs[l].data());
+      if (layer.aliases_input()) {
+        ws.outs[l] = const_cast<T*>(cur.dense);  // read only: a new shape over the same rows
+        continue;
+      }
+      layer.forward(c, cur, ws.outs[l], ws.caches[l], rows);
+      cur = Batch<T>::of(ws.outs[l]);
     }
-    T* out = ws.outs.back().data();
-    if (fused_ && !logits) bias_activation<T>(out, nullptr, rows, n_out(), output_act_, c.threads);
+    T* out = ws.outs.back();
+    if (fused_ && !logits)
+      bias_activation<T>(out, nullptr, rows * output_shape().lead(), output_shape().last(),
+                         output_act_, c.threads);
     return out;
   }
 
@@ -238,22 +183,22 @@ class Network {
   double loss_backward(const Context<T>& c, const Batch<T>& in, const T* y, const T* sw,
                        int64_t rows, T scale, T* grads, Workspace<T>& ws,
                        bool accumulate) const {
-    T* dz = ws.d0.data();
-    T* other = ws.d1.data();
-    const double loss =
-        loss_forward_backward(spec_.loss, fused_, fused_kind_, ws.outs.back().data(), dz,
-                              ws.row_loss.data(), y, sw, rows, n_out(), scale, c.threads);
+    T* dz = ws.d0;
+    T* other = ws.d1;
+    const double loss = loss_forward_backward(spec_.loss, fused_, fused_kind_, ws.outs.back(), dz,
+                                              ws.row_loss, y, sw, rows, n_out(), scale, c.threads);
     ws.activity = 0;
     for (size_t l = layers_.size(); l-- > 0;) {
-      if (const auto* d = dynamic_cast<const Dense<T>*>(layers_[l].get())) {
-        // Keras 3 adds the activity penalty to the loss undivided, so its
-        // gradient joins the error at this layer's output unscaled
-        if (d->activity_penalty.active()) ws.activity += d->activity(ws.outs[l].data(), dz, rows);
-      }
-      const Batch<T> lin = l == 0 ? in : Batch<T>::of(ws.outs[l - 1].data());
-      T* din = l == 0 ? nullptr : other;
-      layers_[l]->backward(c, lin, ws.outs[l].data(), dz, ws.caches[l].data(), din, grads,
-                           rows, accumulate);
+      const Layer<T>& layer = *layers_[l];
+      if (layer.aliases_input()) continue;  // the gradient passes through unchanged
+      // Keras 3 adds the activity penalty to the loss undivided, so its
+      // gradient joins the error at this layer's output unscaled
+      if (layer.has_activity()) ws.activity += layer.activity(ws.outs[l], dz, rows);
+      size_t below = l;  // the nearest layer below with a buffer of its own
+      while (below > 0 && layers_[below - 1]->aliases_input()) --below;
+      const Batch<T> lin = below == 0 ? in : Batch<T>::of(ws.outs[below - 1]);
+      T* din = below == 0 ? nullptr : other;
+      layer.backward(c, lin, ws.outs[l], dz, ws.caches[l], din, grads, rows, accumulate);
       std::swap(dz, other);
     }
     return loss;
@@ -261,40 +206,17 @@ class Network {
 
   // The state buffer's starting values (moving means 0, variances 1).
   void init_state(T* state) const {
-    for (const auto& layer : layers_) layer->init_state(state + layer->s_off);
+    for (const auto& layer : layers_) layer->init_state(state);
   }
 
-  std::vector<VariableInfo> variables() const {
-    std::vector<VariableInfo> out;
-    for (size_t l = 0; l < layers_.size(); ++l) {
-      const Layer<T>* layer = layers_[l].get();
-      if (const auto* d = dynamic_cast<const Dense<T>*>(layer)) {
-        out.push_back({int64_t(l), "kernel", d->w_off, d->n_in, d->n_out});
-        if (d->use_bias) out.push_back({int64_t(l), "bias", d->b_off, d->n_out, 0});
-      } else if (const auto* nl = dynamic_cast<const Normalization<T>*>(layer)) {
-        int64_t off = nl->p_off;
-        if (nl->scale) {
-          out.push_back({int64_t(l), "gamma", off, nl->n_out, 0});
-          off += nl->n_out;
-        }
-        if (nl->center) out.push_back({int64_t(l), "beta", off, nl->n_out, 0});
-      }
-    }
-    return out;
-  }
+  const std::vector<VariableInfo>& variables() const { return vars_; }
+  const std::vector<VariableInfo>& state_variables() const { return state_vars_; }
 
-  // (offset, length) of every variable (each kernel, each bias, each other
-  // layer's parameters), as Keras's per-variable gradient clipping sees them.
+  // (offset, length) of every trainable variable, as Keras's per-variable
+  // gradient clipping sees them.
   std::vector<std::pair<int64_t, int64_t>> variable_segments() const {
     std::vector<std::pair<int64_t, int64_t>> segs;
-    for (const auto& layer : layers_) {
-      if (const auto* d = dynamic_cast<const Dense<T>*>(layer.get())) {
-        segs.emplace_back(d->w_off, d->n_in * d->n_out);
-        if (d->use_bias) segs.emplace_back(d->b_off, d->n_out);
-      } else if (layer->param_count() > 0) {
-        segs.emplace_back(layer->p_off, layer->param_count());
-      }
-    }
+    for (const auto& v : vars_) segs.emplace_back(v.offset, v.shape.size());
     return segs;
   }
 
@@ -302,14 +224,12 @@ class Network {
   // predictions left in the output and ws.activity set; no gradient.
   double loss_only(const Context<T>& c, const T* y, const T* sw, int64_t rows,
                    Workspace<T>& ws) const {
-    const double loss =
-        loss_forward_backward(spec_.loss, fused_, fused_kind_, ws.outs.back().data(),
-                              static_cast<T*>(nullptr), ws.row_loss.data(), y, sw, rows,
-                              n_out(), T(1), c.threads);
+    const double loss = loss_forward_backward(spec_.loss, fused_, fused_kind_, ws.outs.back(),
+                                              static_cast<T*>(nullptr), ws.row_loss, y, sw, rows,
+                                              n_out(), T(1), c.threads);
     ws.activity = 0;
     for (size_t l = 0; l < layers_.size(); ++l)
-      if (const auto* d = dynamic_cast<const Dense<T>*>(layers_[l].get()))
-        if (d->activity_penalty.active()) ws.activity += d->activity(ws.outs[l].data(), nullptr, rows);
+      if (layers_[l]->has_activity()) ws.activity += layers_[l]->activity(ws.outs[l], nullptr, rows);
     return loss;
   }
 
@@ -317,17 +237,14 @@ class Network {
   // and returns scale * their value.
   double add_penalties(const T* params, T* grads, double scale) const {
     double total = 0;
-    for (const auto& layer : layers_)
-      if (const auto* d = dynamic_cast<const Dense<T>*>(layer.get()))
-        total += d->add_penalties(params, grads, scale);
+    for (const auto& layer : layers_) total += layer->add_penalties(params, grads, scale);
     return total;
   }
   bool has_penalties() const { return has_penalties_; }
 
   // Weight constraints, after each optimizer step.
   void apply_constraints(T* params) const {
-    for (const auto& layer : layers_)
-      if (const auto* d = dynamic_cast<const Dense<T>*>(layer.get())) d->apply_constraints(params);
+    for (const auto& layer : layers_) layer->apply_constraints(params);
   }
 
   // Sum of squares of the kernels (the L2 penalty leaves biases alone).
@@ -361,20 +278,13 @@ class Network {
       c.state = const_cast<T*>(state);  // read-only at inference
       c.threads = inner;
       Workspace<T> ws;
-      reserve(ws, std::min<int64_t>(chunk, std::max<int64_t>(X.n_rows, 1)), false, false);
-      std::vector<int64_t> idx;
+      reserve(ws, std::min<int64_t>(chunk, std::max<int64_t>(X.n_rows, 1)), false);
+      Rows<T> src;
+      src.X = &X;
       for (int64_t q = first; q < chunks; q += step) {
         const int64_t s = q * chunk, rows = std::min(chunk, X.n_rows - s);
-        Batch<T> b;
-        if (X.sparse()) {
-          idx.resize(size_t(rows));
-          for (int64_t r = 0; r < rows; ++r) idx[size_t(r)] = s + r;
-          b.csr = &X;
-          b.rows_idx = idx.data();
-        } else {
-          b.dense = X.dense + s * X.n_cols;
-        }
-        const T* p = forward(c, b, rows, ws, false);
+        const Assembled<T> b = assemble(src, nullptr, s, rows, ws, inner);
+        const T* p = forward(c, b.in, rows, ws, false);
         std::memcpy(out + s * n_out(), p, sizeof(T) * rows * n_out());
       }
     };
@@ -394,6 +304,7 @@ class Network {
  private:
   NetSpec spec_;
   std::vector<std::unique_ptr<Layer<T>>> layers_;
+  std::vector<VariableInfo> vars_, state_vars_;
   ActSpec output_act_;
   bool fused_ = false;
   bool has_penalties_ = false;

@@ -30,8 +30,12 @@ std::pair<double, double> full_objective(const Network<T>& net, const T* params,
   if (!(sw_sum > 0)) throw std::invalid_argument("the sample weights sum to zero");
   const int64_t chunk = std::min<int64_t>(n, 1024);
   Workspace<T> ws;
-  net.reserve(ws, chunk, false, true);
-  std::vector<int64_t> idx(static_cast<size_t>(chunk));
+  net.reserve(ws, chunk, true);
+  Rows<T> src;
+  src.X = &X;
+  src.Y = Y;
+  src.sw = sw;
+  src.K = K;
   // dropout masks and noise from a stream seeded afresh on every call, so the
   // objective is a deterministic function of the parameters
   MT19937 rng;
@@ -45,17 +49,9 @@ std::pair<double, double> full_objective(const Network<T>& net, const T* params,
   bool first = true;
   for (int64_t s = 0; s < n; s += chunk) {
     const int64_t rows = std::min(chunk, n - s);
-    Batch<T> in;
-    if (X.sparse()) {
-      for (int64_t r = 0; r < rows; ++r) idx[size_t(r)] = s + r;
-      in.csr = &X;
-      in.rows_idx = idx.data();
-    } else {
-      in.dense = X.dense + s * X.n_cols;
-    }
-    net.forward(c, in, rows, ws, true);
-    data += net.loss_backward(c, in, Y + s * K, sw ? sw + s : nullptr, rows, T(1.0 / sw_sum),
-                              grads, ws, !first);
+    const Assembled<T> b = assemble(src, nullptr, s, rows, ws, threads);
+    net.forward(c, b.in, rows, ws, true);
+    data += net.loss_backward(c, b.in, b.y, b.sw, rows, T(1.0 / sw_sum), grads, ws, !first);
     activity += ws.activity;
     first = false;
   }
@@ -79,9 +75,14 @@ std::pair<double, std::vector<double>> evaluate_rows(
     const int64_t* idx, int64_t n, const T* Y, const T* sw,
     const std::vector<MetricSpec>& metrics, bool keras_weighting, int threads,
     Workspace<T>& ws) {
-  const int64_t K = net.n_out(), D = net.n_in();
+  const int64_t K = net.n_out();
   const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(n, ws.cap > 0 ? ws.cap : 512));
-  net.reserve(ws, chunk, !X.sparse(), true);
+  net.reserve(ws, chunk, true);
+  Rows<T> src;
+  src.X = &X;
+  src.Y = Y;
+  src.sw = sw;
+  src.K = K;
   Context<T> c;
   c.params = params;
   c.state = const_cast<T*>(state);
@@ -89,29 +90,14 @@ std::pair<double, std::vector<double>> evaluate_rows(
   MetricSums sums;
   sums.reset(metrics.size());
   double loss = 0, weight = 0, activity = 0;
-  std::vector<int64_t> rows_idx(static_cast<size_t>(chunk));
   for (int64_t s = 0; s < n; s += chunk) {
     const int64_t rows = std::min(chunk, n - s);
-    for (int64_t r = 0; r < rows; ++r) rows_idx[size_t(r)] = idx ? idx[s + r] : s + r;
-    Batch<T> in;
-    if (X.sparse()) {
-      in.csr = &X;
-      in.rows_idx = rows_idx.data();
-    } else {
-      gather_rows(ws.input.data(), X.dense, rows_idx.data(), rows, D, threads);
-      in.dense = ws.input.data();
-    }
-    gather_rows(ws.y.data(), Y, rows_idx.data(), rows, K, 1);
-    const T* w = nullptr;
-    if (sw) {
-      for (int64_t r = 0; r < rows; ++r) ws.sw[size_t(r)] = sw[rows_idx[size_t(r)]];
-      w = ws.sw.data();
-    }
-    net.forward(c, in, rows, ws, true);
-    loss += net.loss_only(c, ws.y.data(), w, rows, ws);
+    const Assembled<T> b = assemble(src, idx ? idx + s : nullptr, s, rows, ws, threads);
+    const T* w = b.sw;
+    net.forward(c, b.in, rows, ws, true);
+    loss += net.loss_only(c, b.y, w, rows, ws);
     activity += ws.activity;
-    const T* p = ws.outs.back().data();
-    sums.add(metrics, p, ws.y.data(), w, rows, K);
+    sums.add(metrics, ws.outs.back(), b.y, w, rows, K);
     for (int64_t r = 0; r < rows; ++r) weight += w ? double(w[r]) : 1.0;
   }
   const double divisor = keras_weighting ? double(n) : weight;

@@ -138,7 +138,7 @@ class Trainer {
     const int64_t P = net_.n_params();
 
     Workspace<T> ws;
-    net_.reserve(ws, B, dense, true);
+    net_.reserve(ws, B, true);
     std::vector<T> grads(static_cast<size_t>(P), T(0));
     std::vector<int64_t> sample_idx(static_cast<size_t>(n)), perm(static_cast<size_t>(n));
     std::vector<int64_t> tmp(static_cast<size_t>(n)), rows_idx(static_cast<size_t>(B));
@@ -312,6 +312,15 @@ class Trainer {
     return lr;
   }
 
+  Rows<T> rows_of(const TrainData<T>& data) const {
+    Rows<T> r;
+    r.X = &data.X;
+    r.Y = data.Y;
+    r.sw = data.sw;
+    r.K = net_.n_out();
+    return r;
+  }
+
   static bool isIdentity(const int64_t* idx, int64_t n) {
     for (int64_t i = 0; i < n; ++i)
       if (idx[i] != i) return false;
@@ -323,35 +332,21 @@ class Trainer {
   double step(const TrainData<T>& data, TrainBuffers<T>& buf, TrainState& st, Workspace<T>& ws,
               T* grads, const int64_t* idx, int64_t rows, int64_t contiguous_start,
               const Context<T>& c) {
+    const Assembled<T> b =
+        assemble(rows_of(data), contiguous_start >= 0 ? nullptr : idx, contiguous_start, rows, ws,
+                 c.threads);
     const int threads = c.threads;
-    const int64_t K = net_.n_out(), D = net_.n_in();
-    Batch<T> in;
-    if (data.X.sparse()) {
-      in.csr = &data.X;
-      in.rows_idx = idx;
-    } else if (contiguous_start >= 0) {
-      in.dense = data.X.dense + contiguous_start * D;
-    } else {
-      gather_rows(ws.input.data(), data.X.dense, idx, rows, D, threads);
-      in.dense = ws.input.data();
-    }
-    gather_rows(ws.y.data(), data.Y, idx, rows, K, 1);
-    double sw_sum = double(rows);
-    const T* sw = nullptr;
-    if (data.sw) {
-      sw_sum = 0;
-      for (int64_t r = 0; r < rows; ++r) {
-        ws.sw[size_t(r)] = data.sw[idx[r]];
-        sw_sum += double(ws.sw[size_t(r)]);
-      }
-      sw = ws.sw.data();
+    const Batch<T>& in = b.in;
+    const T* sw = b.sw;
+    double sw_sum = b.sw_sum;
+    if (sw) {
       if (!(sw_sum > 0)) return 0.0;  // a batch of zero weight carries no gradient
       if (cfg_.keras_weighting) sw_sum = double(rows);  // Keras: weighted sum / batch size
     }
     net_.forward(c, in, rows, ws, true);
     const double data_loss =
-        net_.loss_backward(c, in, ws.y.data(), sw, rows, T(1.0 / sw_sum), grads, ws, false);
-    epoch_metrics_.add(cfg_.metrics, ws.outs.back().data(), ws.y.data(), sw, rows, net_.n_out());
+        net_.loss_backward(c, in, b.y, sw, rows, T(1.0 / sw_sum), grads, ws, false);
+    epoch_metrics_.add(cfg_.metrics, ws.outs.back(), b.y, sw, rows, net_.n_out());
     double penalty = ws.activity;
     if (net_.has_penalties())
       penalty += net_.add_penalties(buf.params, grads, cfg_.penalty_per_sample ? 1.0 / sw_sum : 1.0);
@@ -368,7 +363,7 @@ class Trainer {
 
   double validation_score(const TrainData<T>& data, const T* params, T* state, Workspace<T>& ws,
                           int threads) {
-    const int64_t K = net_.n_out(), D = net_.n_in();
+    const int64_t K = net_.n_out();
     const int64_t B = ws.cap;
     val_score_.correct = val_score_.weight = 0;
     std::fill(val_score_.sse.begin(), val_score_.sse.end(), 0.0);
@@ -376,33 +371,19 @@ class Trainer {
     val_score_.nonfinite = false;
     for (int64_t s = 0; s < data.n_val; s += B) {
       const int64_t rows = std::min(B, data.n_val - s);
-      const int64_t* idx = data.val_idx + s;
-      Batch<T> in;
-      if (data.X.sparse()) {
-        in.csr = &data.X;
-        in.rows_idx = idx;
-      } else {
-        gather_rows(ws.input.data(), data.X.dense, idx, rows, D, threads);
-        in.dense = ws.input.data();
-      }
-      gather_rows(ws.y.data(), data.Y, idx, rows, K, 1);
-      const T* sw = nullptr;
-      if (data.sw) {
-        for (int64_t r = 0; r < rows; ++r) ws.sw[size_t(r)] = data.sw[idx[r]];
-        sw = ws.sw.data();
-      }
+      const Assembled<T> b = assemble(rows_of(data), data.val_idx + s, 0, rows, ws, threads);
       Context<T> c;
       c.params = params;
       c.state = state;
       c.threads = threads;
-      const T* p = net_.forward(c, in, rows, ws, false);
+      const T* p = net_.forward(c, b.in, rows, ws, false);
       if (cfg_.classifier) {
         const bool argmax = cfg_.accuracy_argmax >= 0
                                 ? cfg_.accuracy_argmax == 1
                                 : net_.output_activation_spec().kind == Act::Softmax;
-        val_score_.add_accuracy(p, ws.y.data(), sw, rows, K, argmax, T(cfg_.accuracy_threshold));
+        val_score_.add_accuracy(p, b.y, b.sw, rows, K, argmax, T(cfg_.accuracy_threshold));
       } else {
-        val_score_.add_r2(p, ws.y.data(), sw, rows, K);
+        val_score_.add_r2(p, b.y, b.sw, rows, K);
       }
     }
     return cfg_.classifier ? val_score_.accuracy() : val_score_.r2();

@@ -205,25 +205,14 @@ class Network:
     def _weight_slices(self):
         out = []
         by_layer = {}
-        for v in self.variables:
-            by_layer.setdefault(self.core_to_layer[v["layer"]], []).append(v)
-        state_off = 0
-        for i, layer in enumerate(self.layers):
-            for v in by_layer.get(i, []):
+        for buf, variables in (("params", self.variables), ("state", self.core.state_variables())):
+            for v in variables:
+                by_layer.setdefault(self.core_to_layer[v["layer"]], []).append((buf, v))
+        for i in range(len(self.layers)):
+            for buf, v in by_layer.get(i, []):
                 n = int(np.prod(v["shape"]))
-                out.append(("params", v["offset"], n, tuple(v["shape"])))
-            if isinstance(layer, _layers.BatchNormalization):
-                width = self._layer_width(i)
-                out.append(("state", state_off, width, (width,)))
-                out.append(("state", state_off + width, width, (width,)))
-                state_off += 2 * width
+                out.append((buf, v["offset"], n, tuple(v["shape"])))
         return out
-
-    def _layer_width(self, index):
-        width = self.n_in
-        for layer in self.layers[: index + 1]:
-            width = layer._output_width(width)
-        return width
 
     def get_weights(self):
         return [getattr(self, buf)[off:off + n].reshape(shape).copy()
