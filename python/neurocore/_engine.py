@@ -49,8 +49,25 @@ def to_core(X, dtype):
     return np.ascontiguousarray(X, dtype=dtype)
 
 
-def as_features(X, dtype, n_features=None, what="x"):
-    """X as the core takes it: C-contiguous 2-d floats (or a CSR tuple), checked."""
+def as_features(X, dtype, n_features=None, what="x", input_shape=None):
+    """X as the core takes it: C-contiguous 2-d floats (or a CSR tuple), checked.
+
+    With ``input_shape`` (per sample), X may have shape (n, *input_shape) (or
+    (n, prod) when that is its flat form) and is viewed as (n, prod) with no copy;
+    the returned shape is X's own."""
+    if input_shape is not None and len(input_shape) > 1 and not sp.issparse(X):
+        try:
+            arr = np.asarray(X, dtype=dtype)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{what} must be numeric: {e}") from None
+        if tuple(arr.shape[1:]) != tuple(input_shape):
+            raise ValueError(f"{what} has per-sample shape {tuple(arr.shape[1:])}, but the model "
+                             f"expects {tuple(input_shape)}")
+        if arr.shape[0] == 0:
+            raise ValueError(f"{what} has no samples")
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{what} contains NaN or infinity")
+        return np.ascontiguousarray(arr).reshape(arr.shape[0], -1), arr.shape
     if sp.issparse(X):
         Xc = to_core(X, dtype)
         if not np.isfinite(Xc[0]).all():
@@ -108,6 +125,8 @@ def prepare_targets(y, n_out, loss_name, sparse, dtype, n_samples):
         return Y
     if y.ndim == 1:
         y = y.reshape(-1, 1)
+    if y.ndim > 2:  # targets of a per-sample shape, as the output's: flat rows
+        y = y.reshape(y.shape[0], -1)
     if y.ndim != 2 or y.shape[1] != n_out:
         raise ValueError(
             f"y has shape {y.shape} but the model's output has {n_out} units"
@@ -154,9 +173,12 @@ def resolve_metrics(metrics, loss_name, n_out):
 class Network:
     """A built network: the C++ object, its flat parameters and state, and the layer map."""
 
-    def __init__(self, layers, n_in, loss, dtype):
+    def __init__(self, layers, input_shape, loss, dtype):
         self.layers = list(layers)
-        self.n_in = int(n_in)
+        if isinstance(input_shape, (int, np.integer)):
+            input_shape = (int(input_shape),)
+        self.input_shape = tuple(int(d) for d in input_shape)
+        self.n_in = int(np.prod(self.input_shape))
         self.dtype = np.dtype(dtype)
         self.loss = loss
         self.loss_name, self.from_logits, self.delta, self.sparse = loss_core(loss)
@@ -166,18 +188,26 @@ class Network:
 
     def _build(self):
         core_specs, self.core_to_layer = [], []
-        width = self.n_in
         for i, layer in enumerate(self.layers):
             for spec in layer._core_specs():
                 core_specs.append(spec)
                 self.core_to_layer.append(i)
-            width = layer._output_width(width)
         if not core_specs:
             raise ValueError("the model has no layers")
-        self.n_out = width
-        self.core = _core.Network(self.n_in, core_specs, self.loss_name, self.dtype.name,
+        self.core = _core.Network(self.input_shape, core_specs, self.loss_name, self.dtype.name,
                                   from_logits=self.from_logits, delta=self.delta)
         self.variables = self.core.variables()
+        core_shapes = self.core.layer_shapes()
+        # each layer's per-sample output shape: that of its last core layer (an
+        # InputLayer has none: its input's)
+        shape, self.output_shapes = self.input_shape, []
+        for i in range(len(self.layers)):
+            for j, owner in enumerate(self.core_to_layer):
+                if owner == i:
+                    shape = tuple(core_shapes[j])
+            self.output_shapes.append(shape)
+        self.output_shape = tuple(core_shapes[-1])
+        self.n_out = int(np.prod(self.output_shape))
 
     def __getstate__(self):  # the C++ object is rebuilt from the description on load
         state = dict(self.__dict__)
@@ -186,6 +216,7 @@ class Network:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self.__dict__.setdefault("input_shape", (self.n_in,))  # pickled before shapes
         self._build()
         if self.params.shape != (self.core.n_params,) or self.state.shape != (self.core.n_state,):
             raise ValueError("the saved parameters do not fit the saved architecture")
@@ -230,12 +261,17 @@ class Network:
                 raise ValueError("weights contain NaN or infinity")
             getattr(self, buf)[off:off + n] = w.ravel()
 
+    def features(self, X, what="x"):
+        """X checked against the input shape and viewed as the core takes it: (Xc, X's shape)."""
+        return as_features(X, self.dtype, self.n_in, what, self.input_shape)
+
     def predict(self, X, threads):
-        Xc, _ = as_features(X, self.dtype, self.n_in)
-        return self.core.predict(self.params, Xc, threads, self.state)
+        Xc, _ = self.features(X)
+        out = self.core.predict(self.params, Xc, threads, self.state)
+        return out.reshape((out.shape[0],) + self.output_shape) if len(self.output_shape) > 1 else out
 
     def evaluate(self, X, y, sample_weight, metric_specs, threads):
-        Xc, shape = as_features(X, self.dtype, self.n_in)
+        Xc, shape = self.features(X)
         Y = prepare_targets(y, self.n_out, self.loss_name, self.sparse, self.dtype, shape[0])
         sw = None if sample_weight is None else _check_weights(sample_weight, shape[0], self.dtype)
         return self.core.evaluate(self.params, self.state, Xc, Y, sw, metric_specs, True, threads)

@@ -1,9 +1,10 @@
 """Layers (``neurocore.keras.layers``): Keras's names, arguments and defaults.
 
 A layer here is a description; the network that trains is built in C++ from
-these descriptions (``_core_specs``). ``input_dim`` / ``input_shape`` on the
-first layer, or an ``Input``, fixes the number of features; otherwise the
-model is built at the first fit.
+these descriptions (``_core_specs``), which also checks and infers every
+layer's per-sample shape. ``input_dim`` / ``input_shape`` on the first layer,
+or an ``Input``, fixes the input's per-sample shape; otherwise the model is
+built at the first fit from the data's shape.
 """
 
 import itertools
@@ -23,17 +24,20 @@ def _auto_name(prefix):
     return prefix if i == 0 else f"{prefix}_{i}"
 
 
-def _input_width(input_dim, input_shape, batch_input_shape=None):
+def _declared_shape(input_dim, input_shape, batch_input_shape=None):
+    """The per-sample input shape a layer's arguments declare, as a tuple, or None."""
     if input_dim is not None:
-        return int(input_dim)
+        return (int(input_dim),)
     shape = input_shape if input_shape is not None else (
         batch_input_shape[1:] if batch_input_shape is not None else None)
     if shape is None:
         return None
+    if isinstance(shape, int):
+        shape = (shape,)
     shape = tuple(shape)
-    if len(shape) != 1:
-        raise ValueError(f"neurocore's layers take flat feature vectors; got input_shape={shape}")
-    return int(shape[0])
+    if not shape or any(d is None or int(d) != d or d < 1 for d in shape):
+        raise ValueError(f"input_shape must be a tuple of positive integers, got {shape!r}")
+    return tuple(int(d) for d in shape)
 
 
 class Layer:
@@ -46,16 +50,13 @@ class Layer:
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected arguments {sorted(kwargs)}")
         self.name = name or _auto_name(self._prefix)
-        self._input_width = _input_width(input_dim, input_shape, batch_input_shape)
+        self._input_shape = _declared_shape(input_dim, input_shape, batch_input_shape)
         if not trainable:
             raise ValueError("frozen (trainable=False) layers are not supported")
 
     # what the C++ core builds from this layer
     def _core_specs(self):
         raise NotImplementedError
-
-    def _output_width(self, n_in):
-        return n_in
 
     # {variable name: initializer} for this layer's trainable variables
     def _initializers(self):
@@ -66,8 +67,8 @@ class Layer:
 
         config = init_config(self)
         config["name"] = self.name
-        if self._input_width is not None and not isinstance(self, InputLayer):
-            config["input_dim"] = self._input_width
+        if self._input_shape is not None and not isinstance(self, InputLayer):
+            config["input_shape"] = list(self._input_shape)
         return config
 
     def __repr__(self):
@@ -75,15 +76,15 @@ class Layer:
 
 
 class InputLayer(Layer):
-    """The input of a Sequential model: ``Input(shape=(n_features,))``."""
+    """The input of a Sequential model: ``Input(shape=(n_features,))`` or any per-sample shape."""
 
     _prefix = "input_layer"
 
     def __init__(self, shape=None, input_shape=None, batch_size=None, name=None, **kwargs):
         super().__init__(name=name, input_shape=shape if shape is not None else input_shape, **kwargs)
-        if self._input_width is None:
-            raise ValueError("Input needs shape=(n_features,)")
-        self.shape = (self._input_width,)
+        if self._input_shape is None:
+            raise ValueError("Input needs shape=(n_features,) or another per-sample shape")
+        self.shape = self._input_shape
 
     def _core_specs(self):
         return []
@@ -131,14 +132,42 @@ class Dense(Layer):
                     spec[f"{which}_constraint_max_value"] = core["max_value"]
         return [spec]
 
-    def _output_width(self, n_in):
-        return self.units
-
     def _initializers(self):
         inits = {"kernel": self.kernel_initializer}
         if self.use_bias:
             inits["bias"] = self.bias_initializer
         return inits
+
+
+class Flatten(Layer):
+    """Flattens each sample to one axis: (n, d1, ..., dk) -> (n, d1 * ... * dk). Costs no copy."""
+
+    _prefix = "flatten"
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise ValueError("Flatten supports data_format='channels_last' only (neurocore is channels last)")
+        self.data_format = data_format
+
+    def _core_specs(self):
+        return [{"type": "flatten"}]
+
+
+class Reshape(Layer):
+    """Gives each sample the shape ``target_shape`` (one entry may be -1). Costs no copy."""
+
+    _prefix = "reshape"
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        shape = tuple(target_shape)
+        if not shape or any(int(d) != d or (d < 1 and d != -1) for d in shape):
+            raise ValueError(f"target_shape must hold positive integers (one may be -1), got {target_shape!r}")
+        self.target_shape = tuple(int(d) for d in shape)
+
+    def _core_specs(self):
+        return [{"type": "reshape", "target_shape": list(self.target_shape)}]
 
 
 class Activation(Layer):

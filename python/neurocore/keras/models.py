@@ -86,24 +86,33 @@ class Sequential:
         self._trainer = None
 
     def _declared_input(self):
-        return self._layers[0]._input_width if self._layers else None
+        return self._layers[0]._input_shape if self._layers else None
 
     def build(self, input_shape=None):
-        """Create the weights for inputs of `input_shape` = (batch, features) or (features,)."""
+        """Create the weights for inputs of `input_shape`.
+
+        Parameters
+        ----------
+        input_shape : tuple, optional
+            The batch's shape, ``(batch, *sample_shape)`` as Keras takes it (``batch``
+            may be None), or ``(features,)``. Default: the shape the first layer or
+            the ``Input`` declares.
+        """
         if input_shape is not None:
             shape = tuple(input_shape)
-            n_in = shape[-1]
+            sample = shape if len(shape) == 1 else shape[1:]
         else:
-            n_in = self._declared_input()
-        if n_in is None:
+            sample = self._declared_input()
+        if sample is None:
             raise ValueError(
-                "the model does not know its number of inputs yet: give input_dim= to the "
-                "first layer, start with Input(shape=(n,)), or fit it"
+                "the model does not know its input shape yet: give input_shape= (or "
+                "input_dim=) to the first layer, start with Input(shape=...), or fit it"
             )
-        if self._net is not None and self._net.n_in == n_in:
+        sample = tuple(int(d) for d in sample)
+        if self._net is not None and self._net.input_shape == sample:
             return
         loss = self._compiled["loss"] if self._compiled else "mean_squared_error"
-        self._net = _engine.Network(self.layers, n_in, loss, self.dtype)
+        self._net = _engine.Network(self.layers, sample, loss, self.dtype)
         self._net.initialize(self._rng())
         self._trainer = None
 
@@ -153,8 +162,7 @@ class Sequential:
         self._compiled = {"loss": loss_obj, "metrics": list(metrics or [])}
         if self._net is not None:  # keep the weights, rebuild for the new loss
             weights = self._net.get_weights()
-            n_in = self._net.n_in
-            self._net = _engine.Network(self.layers, n_in, loss_obj, self.dtype)
+            self._net = _engine.Network(self.layers, self._net.input_shape, loss_obj, self.dtype)
             self._net.set_weights(weights)
         self._trainer = None
 
@@ -204,7 +212,7 @@ class Sequential:
             if validation_split:
                 raise ValueError("give validation_data or validation_split, not both")
             vx, vy, *rest = validation_data
-            VX, vshape = _engine.as_features(vx, self.dtype, net.n_in, "validation x")
+            VX, vshape = net.features(vx, "validation x")
             VY = _engine.prepare_targets(vy, net.n_out, net.loss_name, net.sparse, self.dtype, vshape[0])
             vsw = rest[0] if rest else None
             X = self._stack(X, VX)
@@ -242,12 +250,14 @@ class Sequential:
         them; builds the model for x's width on first use."""
         declared = self._declared_input()
         X0 = np.asarray(x) if not hasattr(x, "tocsr") else x
-        n_in = X0.shape[1] if getattr(X0, "ndim", 2) == 2 else None
-        if declared is not None and n_in is not None and n_in != declared:
-            raise ValueError(f"x has {n_in} features, but the model's input_dim is {declared}")
-        self.build((None, declared if declared is not None else n_in))
+        sample = tuple(X0.shape[1:]) if getattr(X0, "ndim", 2) >= 2 else None
+        if declared is not None and sample is not None and sample != tuple(declared):
+            if len(declared) == 1 and len(sample) == 1:
+                raise ValueError(f"x has {sample[0]} features, but the model's input_dim is {declared[0]}")
+            raise ValueError(f"x has per-sample shape {sample}, but the model's input_shape is {tuple(declared)}")
+        self.build(None if declared is not None or sample is None else (None,) + sample)
         net = self._net
-        X, shape = _engine.as_features(x, self.dtype, net.n_in)
+        X, shape = net.features(x)
         Y = _engine.prepare_targets(y, net.n_out, net.loss_name, net.sparse, self.dtype, shape[0])
         sw = None if sample_weight is None else _engine._check_weights(sample_weight, shape[0], np.float64)
         if class_weight is not None:
@@ -372,7 +382,8 @@ class Sequential:
             raise FileExistsError(filepath)
         self._require_built()
         meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": self.get_config(),
-                "n_in": self._net.n_in, "dtype": np.dtype(self.dtype).name}
+                "n_in": self._net.n_in, "input_shape": list(self._net.input_shape),
+                "dtype": np.dtype(self.dtype).name}
         if self._compiled:
             meta["compile"] = {"optimizer": _config.serialize(self.optimizer),
                                "loss": self._compiled["loss"].spec(),
@@ -381,25 +392,22 @@ class Sequential:
         write_archive(filepath, meta, {"weights.npz": {f"w{i}": w for i, w in enumerate(self.get_weights())}})
 
     def summary(self, print_fn=None):
-        """Print the layers, their output widths and parameter counts."""
+        """Print each layer with its output shape and parameter count, as Keras does."""
         print_fn = print_fn or print
         self._require_built()
         net = self._net
-        counts = {}
-        for v in net.variables:
-            i = net.core_to_layer[v["layer"]]
-            counts[i] = counts.get(i, 0) + int(np.prod(v["shape"]))
-        width = net.n_in
+        counts, state = {}, 0
+        for buf, variables in (("params", net.variables), ("state", net.core.state_variables())):
+            for v in variables:
+                i = net.core_to_layer[v["layer"]]
+                counts[i] = counts.get(i, 0) + int(np.prod(v["shape"]))
+                if buf == "state":
+                    state += int(np.prod(v["shape"]))
         lines = [f'Model: "{self.name}"', "_" * 65,
                  f"{'Layer (type)':<32}{'Output Shape':<20}{'Param #':>13}", "=" * 65]
-        state = 0
         for i, layer in enumerate(net.layers):
-            width = layer._output_width(width)
-            n = counts.get(i, 0)
-            if isinstance(layer, _layers.BatchNormalization):
-                n += 2 * width
-                state += 2 * width
-            lines.append(f"{layer.name + ' (' + type(layer).__name__ + ')':<32}{str((None, width)):<20}{n:>13,}")
+            shape = str((None,) + tuple(net.output_shapes[i]))
+            lines.append(f"{layer.name + ' (' + type(layer).__name__ + ')':<32}{shape:<20}{counts.get(i, 0):>13,}")
         total = net.params.size + state
         lines += ["=" * 65, f"Total params: {total:,}", f"Trainable params: {net.params.size:,}",
                   f"Non-trainable params: {state:,}", "_" * 65]
@@ -437,6 +445,10 @@ def _rebuild_model(meta, weights_npz, compile):
             loss.name = c["loss"]["name"]
         loss.from_logits, loss.delta = c["loss"].get("from_logits", False), c["loss"].get("delta", 1.0)
         model.compile(_config.deserialize(c["optimizer"]), loss, c.get("metrics"))
-    model.build((None, int(meta["n_in"])))
+    n_in = int(meta["n_in"])
+    input_shape = tuple(int(d) for d in meta.get("input_shape", [n_in]))
+    if int(np.prod(input_shape)) != n_in:
+        raise ValueError(f"n_in {n_in} does not match input_shape {input_shape}")
+    model.build((None,) + input_shape)
     model.set_weights(weights)
     return model

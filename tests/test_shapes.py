@@ -1,0 +1,175 @@
+"""The shape-aware layer contract: per-sample shapes checked and inferred by
+the core, the registry's errors, Flatten / Reshape, layers on the last axis of
+N-d input (values against numpy, central-difference gradients), and N-d data
+through the Keras facade."""
+
+import numpy as np
+import pytest
+
+from neurocore import _core
+from neurocore._activations import activation_spec
+from neurocore.keras.layers import BatchNormalization, Dense, Dropout, Flatten, Input, LayerNormalization, Reshape
+from neurocore.keras.models import Sequential, load_model
+
+
+def dense(units, act="linear", **kw):
+    return {"type": "dense", "units": units, **activation_spec(act), **kw}
+
+
+def test_unknown_layer_and_option_are_named():
+    with pytest.raises(ValueError, match="unknown layer type 'conv9d'"):
+        _core.Network(4, [{"type": "conv9d"}], "mean_squared_error", "float64")
+    with pytest.raises(ValueError, match="unknown option 'unitz' for layer 'dense'"):
+        _core.Network(4, [{"type": "dense", "unitz": 3, "units": 2}], "mean_squared_error", "float64")
+    with pytest.raises(ValueError, match="unknown option 'momentum' for layer 'layer_normalization'"):
+        _core.Network(4, [{"type": "layer_normalization", "momentum": 0.9}, dense(1)],
+                      "mean_squared_error", "float64")
+    with pytest.raises(ValueError, match="option 'rate' of layer 'dropout' must be a number"):
+        _core.Network(4, [{"type": "dropout", "rate": "half"}, dense(1)], "mean_squared_error", "float64")
+
+
+def test_shapes_are_inferred_per_layer():
+    net = _core.Network((4, 3, 2), [dense(5, "relu"), {"type": "layer_normalization"},
+                                    {"type": "flatten"}, {"type": "reshape", "target_shape": [-1, 10]},
+                                    dense(7), {"type": "flatten"}, dense(1)],
+                        "mean_squared_error", "float64")
+    assert net.input_shape == (4, 3, 2)
+    assert net.layer_shapes() == [(4, 3, 5), (4, 3, 5), (60,), (6, 10), (6, 7), (42,), (1,)]
+    # kernels first (layer order), then biases, then the normalization's gamma and beta
+    names = [(v["layer"], v["name"], tuple(v["shape"])) for v in net.variables()]
+    assert names == [(0, "kernel", (2, 5)), (4, "kernel", (10, 7)), (6, "kernel", (42, 1)),
+                     (0, "bias", (5,)), (4, "bias", (7,)), (6, "bias", (1,)),
+                     (1, "gamma", (5,)), (1, "beta", (5,))]
+    offsets = [v["offset"] for v in net.variables()]
+    assert offsets == sorted(offsets) and net.n_coefs == 10 + 70 + 42
+
+
+def test_bad_shapes_fail_when_built():
+    with pytest.raises(ValueError, match=r"cannot become \(5, 5\)"):
+        _core.Network((4, 3), [{"type": "reshape", "target_shape": [5, 5]}, dense(1)], "mean_squared_error", "float64")
+    with pytest.raises(ValueError, match="flat output"):
+        _core.Network((4, 3), [dense(3, "softmax")], "categorical_crossentropy", "float64")
+    with pytest.raises(ValueError, match="every dimension must be positive"):
+        _core.Network((4, 0), [dense(1)], "mean_squared_error", "float64")
+
+
+def _forward(net, params, X, state=None):
+    return net.predict(params, np.ascontiguousarray(X.reshape(X.shape[0], -1)), 1, state)
+
+
+def test_dense_acts_on_the_last_axis_as_keras():
+    rng = np.random.RandomState(0)
+    net = _core.Network((5, 3), [dense(4, "tanh"), {"type": "flatten"}, dense(2)], "mean_squared_error", "float64")
+    p = rng.normal(size=net.n_params)
+    v = {(x["layer"], x["name"]): x for x in net.variables()}
+    W1 = p[v[0, "kernel"]["offset"]:][:12].reshape(3, 4)
+    b1 = p[v[0, "bias"]["offset"]:][:4]
+    W2 = p[v[2, "kernel"]["offset"]:][:40].reshape(20, 2)
+    b2 = p[v[2, "bias"]["offset"]:][:2]
+    X = rng.normal(size=(7, 5, 3))
+    ref = np.tanh(X @ W1 + b1).reshape(7, -1) @ W2 + b2
+    np.testing.assert_allclose(_forward(net, p, X), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_flatten_and_reshape_change_nothing_but_the_shape():
+    rng = np.random.RandomState(1)
+    layers = [dense(3, "relu"), dense(2)]
+    flat = _core.Network(12, layers, "mean_squared_error", "float64")
+    shaped = _core.Network((4, 3), [{"type": "reshape", "target_shape": [2, 6]}, {"type": "flatten"},
+                                    *layers], "mean_squared_error", "float64")
+    assert flat.n_params == shaped.n_params
+    p = rng.normal(size=flat.n_params)
+    X = rng.normal(size=(9, 12))
+    np.testing.assert_array_equal(_forward(flat, p, X), _forward(shaped, p, X.reshape(9, 4, 3)))
+    Y = rng.normal(size=(9, 2))
+    g1, g2 = np.empty_like(p), np.empty_like(p)
+    o1 = flat.objective(p, X, Y, None, 0.0, 1.0, g1, 1, 0)
+    o2 = shaped.objective(p, X, Y, None, 0.0, 1.0, g2, 1, 0)
+    assert o1 == o2
+    np.testing.assert_array_equal(g1, g2)
+
+
+SEQUENCE_MIDDLES = {
+    "dense": [dense(4, "tanh")],
+    "batch_normalization": [dense(4, "tanh"), {"type": "batch_normalization"}],
+    "layer_normalization": [dense(4), {"type": "layer_normalization"}],
+    "activation_softmax": [dense(4), {"type": "activation", **activation_spec("softmax")}],
+    "dropout": [dense(4, "relu"), {"type": "dropout", "rate": 0.3}],
+    "reshape": [{"type": "reshape", "target_shape": [3, 5]}, dense(2, "swish")],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCE_MIDDLES))
+def test_gradients_on_sequence_shaped_input(name):
+    rng = np.random.RandomState(2)
+    net = _core.Network((5, 3), [*SEQUENCE_MIDDLES[name], {"type": "flatten"}, dense(2)],
+                        "mean_squared_error", "float64")
+    X = rng.normal(size=(6, 15))
+    Y = rng.normal(size=(6, 2))
+    p = rng.uniform(-0.6, 0.6, net.n_params)
+    for v in net.variables():
+        if v["name"] == "gamma":
+            p[v["offset"]:v["offset"] + v["shape"][0]] += 1.0
+
+    def obj(q):
+        g = np.empty_like(q)
+        return net.objective(q, X, Y, None, 0.0, 1.0, g, 1, 3)[0], g
+
+    _, grad = obj(p)
+    num = np.empty_like(p)
+    for i in range(p.size):
+        d = np.zeros_like(p)
+        d[i] = 1e-6
+        num[i] = (obj(p + d)[0] - obj(p - d)[0]) / 2e-6
+    np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-8)
+
+
+def test_batch_normalization_is_per_channel_on_nd_input():
+    rng = np.random.RandomState(3)
+    net = _core.Network((4, 3), [{"type": "batch_normalization", "center": False, "scale": False},
+                                 {"type": "flatten"}, dense(1)], "mean_squared_error", "float64")
+    assert [(v["name"], tuple(v["shape"])) for v in net.state_variables()] == [
+        ("moving_mean", (3,)), ("moving_variance", (3,))]
+    state = np.concatenate([[1.0, 2.0, 3.0], [4.0, 1.0, 0.25]])
+    p = rng.normal(size=net.n_params)
+    X = rng.normal(size=(5, 4, 3))
+    xhat = (X - state[:3]) / np.sqrt(state[3:] + 1e-3)
+    W, b = p[:12], p[12]
+    np.testing.assert_allclose(_forward(net, p, X, state), xhat.reshape(5, -1) @ W[:, None] + b, rtol=1e-12)
+
+
+def test_facade_infers_nd_input_and_round_trips(tmp_path):
+    rng = np.random.RandomState(0)
+    X = rng.rand(120, 6, 2)
+    y = (X[:, :3].sum(axis=(1, 2)) > X[:, 3:].sum(axis=(1, 2))).astype(int)
+    np.random.seed(0)
+    model = Sequential([Dense(8, activation="relu"), LayerNormalization(), Flatten(), Dropout(0.1),
+                        Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(X, y, epochs=2, verbose=0)
+    assert model._net.input_shape == (6, 2)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert any("(None, 6, 8)" in line and line.rstrip().endswith(" 24") for line in lines)
+    assert any("(None, 48)" in line for line in lines if "Flatten" in line)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    np.testing.assert_array_equal(load_model(path).predict(X), model.predict(X))
+    with pytest.raises(ValueError, match=r"per-sample shape \(6, 3\)"):
+        model.predict(rng.rand(4, 6, 3))
+
+
+def test_facade_input_shape_and_nd_outputs():
+    rng = np.random.RandomState(1)
+    X = rng.rand(50, 4, 3)
+    model = Sequential([Input(shape=(4, 3)), Dense(2), BatchNormalization()])
+    model.compile("sgd", "mse")
+    model.fit(X, X[:, :, :2], epochs=2, verbose=0)
+    out = model.predict(X[:5])
+    assert out.shape == (5, 4, 2)
+    W, b, gamma, beta, mean, var = model.get_weights()
+    ref = (X[:5] @ W + b - mean) / np.sqrt(var + 1e-3) * gamma + beta
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
+    seq = Sequential([Reshape((12,), input_shape=(4, 3)), Dense(1)])
+    seq.compile("adam", "mse")
+    assert seq.predict(X[:3]).shape == (3, 1)
