@@ -76,7 +76,8 @@ def _bad_inputs(X, y):
         "NaN in X": (Xnan, y, "NaN"),
         "infinity in X": (Xinf, y, "infinity"),
         "1-d X": (X[:, 0], y, "2D array"),
-        "3-d X": (X[:, :, None], y, "dim"),
+        # MLPs take rows only; NeuralNet* take N-d samples but need Flatten() before a 1-d output
+        "3-d X": (X[:, :, None], y, "dim|Flatten"),
         "no samples": (X[:0], y[:0], "0 sample|no samples"),
         "X and y lengths differ": (X, y[:-3], "inconsistent numbers of samples|samples but y has"),
         "non-numeric X": (np.array([["a"] * X.shape[1]] * len(X)), y, "convert|numeric|string"),

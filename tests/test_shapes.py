@@ -173,3 +173,51 @@ def test_facade_input_shape_and_nd_outputs():
     seq = Sequential([Reshape((12,), input_shape=(4, 3)), Dense(1)])
     seq.compile("adam", "mse")
     assert seq.predict(X[:3]).shape == (3, 1)
+
+
+def _digit_images():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return (X[:400] / 16.0).reshape(-1, 8, 8), y[:400]
+
+
+def test_estimators_take_nd_input_as_their_flat_twin():
+    from neurocore import NeuralNetClassifier
+
+    X, y = _digit_images()
+    img = NeuralNetClassifier([Flatten(), Dense(16, activation="relu")], epochs=3, random_state=0).fit(X, y)
+    flat = NeuralNetClassifier([Dense(16, activation="relu")], epochs=3, random_state=0).fit(X.reshape(-1, 64), y)
+    assert img.n_features_in_ == 8  # scikit-learn's count: X.shape[1]
+    for a, b in zip(img._net.get_weights(), flat._net.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(img.predict_proba(X), flat.predict_proba(X.reshape(-1, 64)))
+    with pytest.raises(ValueError, match=r"per-sample shape \(8, 4, 2\)"):
+        img.predict(X.reshape(-1, 8, 4, 2))
+    with pytest.raises(ValueError, match="features"):
+        img.predict(X.reshape(-1, 64))
+
+
+def test_estimators_with_nd_input_in_model_selection_and_persistence(tmp_path):
+    import pickle
+
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+
+    import neurocore
+    from neurocore import NeuralNetRegressor
+
+    X, _ = _digit_images()
+    t = X[:, 2:6, 2:6].mean(axis=(1, 2))
+    est = NeuralNetRegressor([Dense(6, activation="tanh"), Flatten(), Dense(8, activation="relu")],
+                             epochs=2, random_state=0)
+    scores = cross_val_score(est, X, t, cv=2)
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+    grid = GridSearchCV(est, {"batch_size": [32, 64]}, cv=2).fit(X, t)
+    assert grid.best_estimator_._net.input_shape == (8, 8)
+    fitted = est.fit(X, t)
+    path = tmp_path / "r.nc"
+    fitted.save(path)
+    np.testing.assert_array_equal(neurocore.load(path).predict(X), fitted.predict(X))
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(fitted)).predict(X), fitted.predict(X))
+    fitted.partial_fit(X[:50], t[:50])
+    assert fitted.predict(X[:3]).shape == (3,)

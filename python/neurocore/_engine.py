@@ -68,6 +68,8 @@ def as_features(X, dtype, n_features=None, what="x", input_shape=None):
         if not np.isfinite(arr).all():
             raise ValueError(f"{what} contains NaN or infinity")
         return np.ascontiguousarray(arr).reshape(arr.shape[0], -1), arr.shape
+    if input_shape is not None and len(input_shape) == 1 and n_features is None:
+        n_features = input_shape[0]
     if sp.issparse(X):
         Xc = to_core(X, dtype)
         if not np.isfinite(Xc[0]).all():

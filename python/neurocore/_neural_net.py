@@ -78,6 +78,11 @@ class _ModelHandle:
         self.estimator.save(filepath)
 
 
+def _sample_shape(X):
+    """The per-sample shape of dense N-d X (None for 2-d or sparse X: rows of features)."""
+    return None if not hasattr(X, "ndim") or X.ndim <= 2 or hasattr(X, "tocsr") else X.shape[1:]
+
+
 class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "layers": [list, tuple],
@@ -110,27 +115,37 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
         self.verbose = verbose
         self.dtype = dtype
 
-    def _fit_network(self, X, Y, sample_weight, output_layer, loss, incremental=False):
+    def _fit_network(self, X, Y, sample_weight, output_layer, loss, incremental=False,
+                     sample_shape=None):
         """Train on (X, Y): ``epochs`` epochs of a new network, or with
         ``incremental`` one epoch continuing the fitted network, its optimizer
         state and its random stream (a first incremental call starts one)."""
         dtype = np.dtype(self.dtype)
-        n_in = X[4] if isinstance(X, tuple) else X.shape[1]
+        # the per-sample shape: X's own (images, sequences) or its features
+        sample = tuple(sample_shape) if sample_shape else (
+            (X[4],) if isinstance(X, tuple) else tuple(X.shape[1:]))
         resume = incremental and "_net" in self.__dict__
         if incremental and self.validation_split:
             raise ValueError("partial_fit does not support validation_split > 0: each call is one "
                              "epoch over its chunk; evaluate on held-out data with score()")
         if resume:
             net, rng = self._net, self._rng
-            if net.n_out != Y.shape[1] or net.n_in != n_in:
+            if net.n_out != Y.shape[1] or net.input_shape != sample:
+                what = lambda shape: f"{shape[0]} features" if len(shape) == 1 else f"samples of shape {shape}"
                 raise ValueError(
-                    f"the network maps {net.n_in} features to {net.n_out} outputs, but this data "
-                    f"needs {n_in} to {Y.shape[1]}; call fit to start a new network"
+                    f"the network maps {what(net.input_shape)} to {net.n_out} outputs, but this "
+                    f"data needs {what(sample)} to {Y.shape[1]}; call fit to start a new network"
                 )
         else:
             layers = _hidden_layers(self.layers) + [output_layer]
             rng = check_random_state(int(check_random_state(self.random_state).randint(0, 2**31 - 1)))
-            net = _engine.Network(layers, n_in, loss, dtype)
+            net = _engine.Network(layers, sample, loss, dtype)
+            if len(net.output_shape) > 1:
+                raise ValueError(
+                    f"the network maps samples of shape {sample} to outputs of shape "
+                    f"{net.output_shape}, but an estimator predicts one row of outputs per sample: "
+                    "add a Flatten() layer before the last Dense layer"
+                )
             net.initialize(rng)  # then the same stream shuffles, drops out and adds noise
         trainer = self._trainer(net, resume)
         n = X[3] if isinstance(X, tuple) else X.shape[0]
@@ -193,7 +208,8 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
 
     def _check_restored_network(self):
         net = self._net
-        if not isinstance(net, _engine.Network) or net.n_in != self.n_features_in_:
+        # n_features_in_ is X.shape[1], as scikit-learn counts it for N-d X too
+        if not isinstance(net, _engine.Network) or net.input_shape[0] != self.n_features_in_:
             raise ValueError("the network does not match n_features_in_")
         if net.params.dtype != np.dtype(self.dtype) and self.dtype is not None:
             raise ValueError("the parameters do not have the estimator's dtype")
@@ -209,10 +225,13 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
                     or not isinstance(self.__dict__.get("_rng"), np.random.RandomState)):
                 raise ValueError("the optimizer state does not match the network")
 
+    def _input_sample_shape(self):
+        return self._net.input_shape
+
     def _prepare_X(self, X):
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
-                          dtype=np.dtype(self.dtype), order="C")
-        Xc, _ = _engine.as_features(X, np.dtype(self.dtype), self.n_features_in_)
+                          dtype=np.dtype(self.dtype), order="C", allow_nd=True)
+        Xc, _ = self._net.features(X, "X")
         return Xc
 
     def _outputs(self, X):
@@ -439,7 +458,7 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
 
     def _validate_xy(self, X, y, reset):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             dtype=np.dtype(self.dtype), order="C", reset=reset)
+                             dtype=np.dtype(self.dtype), order="C", reset=reset, allow_nd=True)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y
@@ -470,10 +489,10 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
             out_act, loss = "softmax", "categorical_crossentropy"
         else:
             out_act, loss = "sigmoid", "binary_crossentropy"
-        Xc, _ = _engine.as_features(X, np.dtype(self.dtype))
+        Xc, shape = _engine.as_features(X, np.dtype(self.dtype), input_shape=_sample_shape(X))
         Y = np.ascontiguousarray(Y, dtype=np.dtype(self.dtype))
         return self._fit_network(Xc, Y, sample_weight, _layers.Dense(Y.shape[1], activation=out_act),
-                                 loss, incremental=incremental)
+                                 loss, incremental=incremental, sample_shape=tuple(shape[1:]))
 
     @available_if(lambda est: est._is_hinge())
     def decision_function(self, X):
@@ -597,7 +616,8 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
     def _fit_targets(self, X, y, sample_weight, incremental):
         first = not incremental or "_net" not in self.__dict__
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             y_numeric=True, dtype=np.dtype(self.dtype), order="C", reset=first)
+                             y_numeric=True, dtype=np.dtype(self.dtype), order="C", reset=first,
+                             allow_nd=True)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not first and y.ndim != self._y_ndim:
@@ -613,11 +633,11 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
             out_act = "exponential"
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        Xc, _ = _engine.as_features(X, np.dtype(self.dtype))
+        Xc, shape = _engine.as_features(X, np.dtype(self.dtype), input_shape=_sample_shape(X))
         Y = np.ascontiguousarray(Y, dtype=np.dtype(self.dtype))
         _losses.get(loss)
         return self._fit_network(Xc, Y, sample_weight, _layers.Dense(Y.shape[1], activation=out_act),
-                                 loss, incremental=incremental)
+                                 loss, incremental=incremental, sample_shape=tuple(shape[1:]))
 
     def predict(self, X):
         """Predicted targets for X."""

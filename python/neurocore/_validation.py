@@ -189,7 +189,8 @@ class PersistMixin:
         if names is not None and (not isinstance(names, np.ndarray) or names.shape != (n,)):
             raise ValueError("feature_names_in_ does not match n_features_in_")
         self._check_restored_network()
-        probe = np.zeros((2, int(n)))
+        sample = self._input_sample_shape() if hasattr(self, "_input_sample_shape") else (int(n),)
+        probe = np.zeros((2,) + tuple(sample))
         out = self.predict(probe)
         if len(out) != 2:
             raise ValueError("the restored model does not predict")
