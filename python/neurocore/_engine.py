@@ -1,10 +1,18 @@
-"""The training engine behind the Keras-style models and the layer-list estimators.
+"""The training engine behind every model: the MLPs, the layer-list estimators
+and the Keras-style Sequential.
 
-It turns layer descriptions into a C++ network, initializes every variable
-with its layer's initializer from one seeded RandomState, prepares targets
-for the loss, and runs the C++ training loop, calling back once per epoch to
-feed callbacks, the history and verbose output, and to let callbacks change
-the learning rate or stop.
+It turns layer descriptions into a C++ network (``Network``: the core object,
+its flat parameters and state, the layer map), holds the optimizer's slots and
+counters between calls (``OptimizerState``), runs the C++ training loop
+(``run_fit``: one place marshals the loop's state in and out), calls back
+once per epoch to feed callbacks (``Callback``, ``CallbackList``, ``History``,
+``ModelHandle``), and prepares inputs and targets for the core.
+
+It knows no layer, loss or optimizer class: layers are objects with
+``_core_specs()`` (and ``_initializers()``) or plain core spec dicts, a loss
+is an object with ``spec()`` or a spec dict, an optimizer an object with
+``config()`` and ``learning_rate``. neurocore.keras defines those classes on
+top of this module; the estimators sit on both.
 """
 
 import math
@@ -15,10 +23,7 @@ import joblib
 import numpy as np
 import scipy.sparse as sp
 
-from . import _core
-from .keras import layers as _layers
-from .keras import losses as _losses
-from .keras import optimizers as _optimizers
+from . import _core, _persist
 
 
 # the CPUs this process may use (affinity, cgroup quotas), as joblib counts them
@@ -96,11 +101,12 @@ def as_features(X, dtype, n_features=None, what="x", input_shape=None):
 
 
 def loss_core(loss):
-    """(core loss name, from_logits, delta, sparse) of a Keras loss."""
-    spec = _losses.get(loss).spec()
+    """(core loss name, from_logits, delta, sparse) of a loss: an object with
+    ``spec()`` (a Keras loss) or its spec dict ``{"name", "from_logits", "delta"}``."""
+    spec = loss if isinstance(loss, dict) else loss.spec()
     sparse = spec["name"] == "sparse_categorical_crossentropy"
     name = "categorical_crossentropy" if sparse else spec["name"]
-    return name, spec["from_logits"], spec["delta"], sparse
+    return name, bool(spec.get("from_logits", False)), float(spec.get("delta", 1.0)), sparse
 
 
 def prepare_targets(y, n_out, loss_name, sparse, dtype, n_samples):
@@ -138,40 +144,6 @@ def prepare_targets(y, n_out, loss_name, sparse, dtype, n_samples):
     return np.ascontiguousarray(y, dtype=dtype)
 
 
-def resolve_metrics(metrics, loss_name, n_out):
-    """Keras's metric names to (display names, core specs)."""
-    names, specs = [], []
-    for m in metrics or []:
-        if isinstance(m, str):
-            key = m
-        else:
-            key = getattr(m, "__name__", None) or getattr(m, "name", None)
-            if key is None:
-                raise ValueError(f"Unknown metric {m!r}")
-        base = key.lower()
-        if base in ("accuracy", "acc"):
-            if loss_name == "categorical_crossentropy" or (loss_name not in ("binary_crossentropy",) and n_out > 1):
-                spec = {"kind": "categorical_accuracy"}
-            else:
-                spec = {"kind": "binary_accuracy"}
-        elif base in ("categorical_accuracy", "sparse_categorical_accuracy"):
-            spec = {"kind": "categorical_accuracy"}
-        elif base == "binary_accuracy":
-            spec = {"kind": "binary_accuracy"}
-        else:
-            try:
-                core, from_logits, delta, sparse = loss_core(getattr(m, "_loss_name", m))
-            except ValueError:
-                raise ValueError(
-                    f"Unknown metric {m!r}: use 'accuracy', 'binary_accuracy', "
-                    "'categorical_accuracy' or a loss name such as 'mse' or 'mae'"
-                ) from None
-            spec = {"kind": "loss", "loss": core, "from_logits": from_logits, "delta": delta}
-        names.append(key)
-        specs.append(spec)
-    return names, specs
-
-
 class Network:
     """A built network: the C++ object, its flat parameters and state, and the layer map."""
 
@@ -191,7 +163,7 @@ class Network:
     def _build(self):
         core_specs, self.core_to_layer = [], []
         for i, layer in enumerate(self.layers):
-            for spec in layer._core_specs():
+            for spec in ([layer] if isinstance(layer, dict) else layer._core_specs()):
                 core_specs.append(spec)
                 self.core_to_layer.append(i)
         if not core_specs:
@@ -267,16 +239,52 @@ class Network:
         """X checked against the input shape and viewed as the core takes it: (Xc, X's shape)."""
         return as_features(X, self.dtype, self.n_in, what, self.input_shape)
 
+    def predict_rows(self, Xc, threads, check_finite=False):
+        """The outputs, (n, n_out), of rows already as the core takes them
+        (``check_finite``: the core refuses NaN and infinity in Xc itself)."""
+        return self.core.predict(self.params, Xc, threads, self.state, check_finite)
+
     def predict(self, X, threads):
         Xc, _ = self.features(X)
-        out = self.core.predict(self.params, Xc, threads, self.state)
+        out = self.predict_rows(Xc, threads)
         return out.reshape((out.shape[0],) + self.output_shape) if len(self.output_shape) > 1 else out
+
+    def check_buffers(self, slots=(), **buffers):
+        """After loading: the parameters, the state and every optimizer slot (and
+        any other named parameter-sized buffer) fit this architecture."""
+        n, dtype = self.core.n_params, self.dtype
+        for name, buf in {"parameters": self.params, **buffers}.items():
+            if not isinstance(buf, np.ndarray) or buf.shape != (n,) or buf.dtype != dtype:
+                raise ValueError(f"the {name} do not match the network ({n} {dtype} values)")
+        if (not isinstance(self.state, np.ndarray) or self.state.dtype != dtype
+                or self.state.shape != (self.core.n_state,)):
+            raise ValueError("invalid network state")
+        if not isinstance(slots, (list, tuple)) or not all(
+                isinstance(a, np.ndarray) and a.shape == (n,) and a.dtype == dtype for a in slots):
+            raise ValueError("the optimizer state does not match the parameters")
+
 
     def evaluate(self, X, y, sample_weight, metric_specs, threads):
         Xc, shape = self.features(X)
         Y = prepare_targets(y, self.n_out, self.loss_name, self.sparse, self.dtype, shape[0])
         sw = None if sample_weight is None else _check_weights(sample_weight, shape[0], self.dtype)
         return self.core.evaluate(self.params, self.state, Xc, Y, sw, metric_specs, True, threads)
+
+
+def fast_rows(estimator, X, dtype, n_in):
+    """A plain 2-d float ndarray of the fitted width (rows of ``n_in`` features:
+    the network's input is 1-d), for an estimator fitted
+    without feature names, as the core takes it (the core then refuses NaN and
+    infinity itself): predict's fast path. None for anything else, which
+    scikit-learn's validation must see."""
+    d = estimator.__dict__
+    if (type(X) is np.ndarray and X.ndim == 2 and X.dtype.kind == "f" and X.shape[0] > 0
+            and X.shape[1] == d["n_features_in_"] == n_in and "feature_names_in_" not in d):
+        return np.ascontiguousarray(X, dtype=dtype)
+    return None
+
+
+_persist.register_object("Network", Network)
 
 
 def _check_weights(sample_weight, n, dtype):
@@ -309,46 +317,217 @@ def diverged_message(epoch):
     )
 
 
+class OptimizerState:
+    """The optimizer's slots and counters, which outlive one call (partial_fit,
+    a second Sequential.fit, a saved estimator).
+
+    ``slots`` are flat buffers the C++ step updates in place (SGD velocities;
+    Adam's first and second moments; RMSprop's mean square, momentum and mean
+    gradient; ...); ``lr`` is the current base rate (SGD's under scikit-learn's
+    schedules, or as callbacks set it), ``t`` the number of steps taken and
+    ``u_product`` Nadam's running momentum product. ``learning_rate`` mirrors
+    scikit-learn's optimizer attribute of that name.
+    """
+
+    def __init__(self, config, n_params, dtype):
+        self.solver = config["optimizer"]
+        self.config = dict(config)
+        self.slots = [
+            np.zeros(n_params, dtype=dtype) for _ in range(_core.optimizer_slots(config))
+        ]
+        if self.solver == "adagrad":
+            self.slots[0][:] = config.get("initial_accumulator_value", 0.1)
+        self.learning_rate_init = float(config["learning_rate_init"])
+        self.lr = self.learning_rate_init
+        self.t = 0
+        self.u_product = 1.0
+
+    @property
+    def learning_rate(self):
+        if self.solver in ("adam", "adamw") and self.t > 0:
+            b1, b2 = self.config["beta_1"], self.config["beta_2"]
+            return self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        return self.lr
+
+    def fits(self, config, params):
+        """Whether these slots continue an optimizer of ``config`` on ``params``."""
+        return (self.config == config and all(a.shape == params.shape and a.dtype == params.dtype for a in self.slots))
+
+
+_persist.register_object("OptimizerState", OptimizerState)
+
+
+def run_fit(net, opt, X, Y, sample_weight, train_idx, val_idx, config, rng, on_epoch,
+            best=None, counters=None):
+    """Run the C++ training loop on ``net`` with the optimizer state ``opt``.
+
+    The loop's state goes in and comes back here, whatever happens (an error,
+    Ctrl-C): the optimizer's rate and counters, the random stream ``rng``
+    (shuffling, dropout and noise draw from it), and ``counters``, the
+    scikit-learn stopping rule's (t, no_improvement_count, best_loss,
+    best_val_score). Returns the core's TrainState (n_iter, loss_curve,
+    val_scores, diverged, ...)."""
+    state = _core.TrainState()
+    state.lr = float(opt.lr)
+    state.iterations = int(opt.t)
+    state.u_product = float(opt.u_product)
+    for key, value in (counters or {}).items():
+        setattr(state, key, value)
+    _, keys, pos, _, _ = rng.get_state(legacy=True)
+    state.rng_keys = keys
+    state.rng_pos = int(pos)
+    try:
+        net.core.fit(net.params, opt.slots, best, X, Y, sample_weight, train_idx, val_idx, config,
+                     state, on_epoch, net.state)
+    finally:
+        opt.lr = float(state.lr)
+        opt.t = int(state.iterations)
+        opt.u_product = float(state.u_product)
+        rng.set_state(("MT19937", np.asarray(state.rng_keys, dtype=np.uint32), state.rng_pos, 0, 0.0))
+    return state
+
+
+# ----------------------------------------------------------------------
+# callbacks: what every fit calls once per epoch
+
+
+class Callback:
+    """Base class of the callbacks (``neurocore.keras.callbacks.Callback``)."""
+
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = params
+
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+
+class CallbackList:
+    """Calls every callback in order."""
+
+    def __init__(self, callbacks, model, params):
+        self.callbacks = list(callbacks or [])
+        for c in self.callbacks:
+            if not isinstance(c, Callback):
+                raise ValueError(f"{c!r} is not a Callback")
+            c.set_model(model)
+            c.set_params(params)
+
+    def __getattr__(self, name):
+        def call(*args):
+            for c in self.callbacks:
+                getattr(c, name)(*args)
+        return call
+
+
+class History(Callback):
+    """Records every epoch's logs: ``history.history['loss']`` and so on."""
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+        self.history = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(v)
+
+
+class _Rate:
+    """An optimizer as callbacks see it: a ``learning_rate`` to read and set."""
+
+    def __init__(self, learning_rate):
+        self.learning_rate = learning_rate
+
+
+class ModelHandle:
+    """What callbacks see as ``self.model`` during an estimator's fit: the
+    network's weights (Keras's per-layer list), the optimizer's learning rate,
+    ``stop_training``, and ``save`` (the estimator's file). Sequential is its
+    own handle."""
+
+    def __init__(self, estimator, net, optimizer):
+        self.estimator = estimator
+        self.optimizer = _Rate(optimizer) if isinstance(optimizer, (int, float)) else optimizer
+        self._net = net
+        self.stop_training = False
+
+    def get_weights(self):
+        return self._net.get_weights()
+
+    def set_weights(self, weights):
+        self._net.set_weights(weights)
+
+    def save_weights(self, filepath, overwrite=True):
+        with open(os.fspath(filepath), "wb") as f:
+            np.savez(f, **{f"w{i}": w for i, w in enumerate(self.get_weights())})
+
+    def save(self, filepath, overwrite=True):
+        self.estimator.save(filepath)
+
+
 class Trainer:
-    """Runs epochs of a Network in C++, with Keras-style callbacks and history."""
+    """Runs epochs of a Network in C++ the Keras way, with callbacks and history.
+
+    ``optimizer`` is an object with ``config()`` (the core's optimizer
+    description) and a ``learning_rate`` callbacks may change."""
 
     def __init__(self, network, optimizer, threads):
         self.net = network
-        self.optimizer = _optimizers.get(optimizer)
+        self.optimizer = optimizer
         self.threads = threads
-        self.opt_config = None
-        self.slots = None
-        self.iterations = 0
-        self.u_product = 1.0
-        self.base_lr = None
+        self.opt = None  # an OptimizerState, made on the first fit
+
+    @property
+    def iterations(self):
+        return 0 if self.opt is None else self.opt.t
 
     def state(self):
         """What continuing this training later needs (partial_fit, saved with
         the estimator): the optimizer, its slots and its counters."""
-        return {"optimizer": self.optimizer, "slots": self.slots, "iterations": self.iterations,
-                "u_product": self.u_product, "learning_rate": self.base_lr}
+        opt = self.opt
+        return {"optimizer": self.optimizer, "slots": None if opt is None else opt.slots,
+                "iterations": self.iterations, "u_product": 1.0 if opt is None else opt.u_product,
+                "learning_rate": None if opt is None else opt.lr}
 
     @classmethod
     def resumed(cls, network, state, threads):
         """A Trainer continuing from ``state()`` of an earlier one."""
         trainer = cls(network, state["optimizer"], threads)
-        trainer.opt_config = trainer.optimizer.config()
-        trainer.slots = state["slots"]
-        trainer.iterations = int(state["iterations"])
-        trainer.u_product = float(state["u_product"])
-        trainer.base_lr = float(state["learning_rate"])
+        if state.get("slots") is None:  # saved before its first step
+            return trainer
+        opt = OptimizerState.__new__(OptimizerState)
+        cfg = trainer.optimizer.config()
+        opt.solver, opt.config, opt.slots = cfg["optimizer"], cfg, state["slots"]
+        opt.learning_rate_init = float(cfg["learning_rate_init"])
+        opt.t = int(state["iterations"])
+        opt.u_product = float(state["u_product"])
+        opt.lr = float(state["learning_rate"])
+        trainer.opt = opt
         return trainer
 
     def _ensure_slots(self):
+        """The optimizer's config; new slots when there are none yet or the
+        optimizer changed kind (compile with another optimizer)."""
         cfg = self.optimizer.config()
-        if self.slots is None or cfg["optimizer"] != self.opt_config["optimizer"]:
-            n = _core.optimizer_slots(cfg)
-            self.slots = [np.zeros_like(self.net.params) for _ in range(n)]
-            if cfg["optimizer"] == "adagrad":
-                self.slots[0][:] = cfg.get("initial_accumulator_value", 0.1)
-            self.iterations, self.u_product = 0, 1.0
-            self.base_lr = cfg["learning_rate_init"]
-        self.opt_config = cfg
+        if self.opt is None or self.opt.slots is None or cfg["optimizer"] != self.opt.solver:
+            self.opt = OptimizerState(cfg, self.net.params.shape[0], self.net.params.dtype)
+        self.opt.config = cfg
         return cfg
 
     def fit(self, X, Y, sample_weight, *, epochs, initial_epoch, batch_size, shuffle, val_idx,
@@ -365,13 +544,6 @@ class Trainer:
             "n_threads": self.threads, "classifier": False, "report_scale": 1.0,
             "keras_weighting": True, "metrics": metric_specs, "validate": val_idx.size > 0,
         })
-        state = _core.TrainState()
-        state.lr = float(self.base_lr)
-        state.iterations = int(self.iterations)
-        state.u_product = float(self.u_product)
-        _, keys, pos, _, _ = rng.get_state(legacy=True)
-        state.rng_keys = keys
-        state.rng_pos = int(pos)
         steps = math.ceil(train_idx.size / cfg["batch_size"])
         has_schedule = cfg.get("schedule") is not None
         t0 = [time.perf_counter()]
@@ -393,7 +565,7 @@ class Trainer:
                 figures = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
                 print(f"{steps}/{steps} - {took:.0f}s - {took / steps * 1e3:.0f}ms/step - {figures}",
                       flush=True)
-            set_optimizer_lr(self.base_lr_now)
+            set_optimizer_lr(rate[0])
             callbacks.on_epoch_end(epoch, logs)
             stop = bool(model.stop_training)
             if not stop and epoch + 1 < epochs:
@@ -401,28 +573,22 @@ class Trainer:
                     print(f"Epoch {epoch + 2}/{epochs}", flush=True)
                 callbacks.on_epoch_begin(epoch + 1, {})
             new_lr = None
-            if not has_schedule and float(self.optimizer.learning_rate) != self.base_lr_now:
-                new_lr = float(self.optimizer.learning_rate)
-                self.base_lr_now = new_lr
+            if not has_schedule and float(self.optimizer.learning_rate) != rate[0]:
+                new_lr = rate[0] = float(self.optimizer.learning_rate)
             return stop, new_lr
 
-        self.base_lr_now = float(self.base_lr)
+        opt = self.opt
+        rate = [float(opt.lr)]  # the base rate as callbacks last saw it
         model.stop_training = False
         if verbose:
             print(f"Epoch {initial_epoch + 1}/{epochs}", flush=True)
-        set_optimizer_lr(self.base_lr_now)
+        set_optimizer_lr(rate[0])
         callbacks.on_epoch_begin(initial_epoch, {})
-        if not has_schedule and float(self.optimizer.learning_rate) != self.base_lr_now:
-            self.base_lr_now = state.lr = float(self.optimizer.learning_rate)
-        try:
-            if epochs > initial_epoch and not model.stop_training:
-                self.net.core.fit(self.net.params, self.slots, None, X, Y, sample_weight,
-                                  train_idx, val_idx, cfg, state, on_epoch, self.net.state)
-        finally:
-            self.iterations = int(state.iterations)
-            self.u_product = float(state.u_product)
-            self.base_lr = float(state.lr)
-            rng.set_state(("MT19937", np.asarray(state.rng_keys, dtype=np.uint32), state.rng_pos, 0, 0.0))
+        if not has_schedule and float(self.optimizer.learning_rate) != rate[0]:
+            rate[0] = opt.lr = float(self.optimizer.learning_rate)
+        if epochs <= initial_epoch or model.stop_training:
+            return 0
+        state = run_fit(self.net, opt, X, Y, sample_weight, train_idx, val_idx, cfg, rng, on_epoch)
         if state.diverged:
             raise ValueError(diverged_message(state.diverged_epoch))
         return int(state.n_iter)

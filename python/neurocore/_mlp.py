@@ -43,12 +43,11 @@ from sklearn.utils.validation import (
 )
 from threadpoolctl import threadpool_limits
 
-from . import _core, _engine
+from . import _core, _engine, _persist
 from ._activations import ACTIVATION_NAMES, activation_spec
-from ._validation import (
-    FastValidationMixin, PersistMixin, check_random_state, exclusive_fit, validate_xy,
-)
-from .keras.callbacks import CallbackList as _CallbackList
+from ._persist import PersistMixin
+from ._validation import FastValidationMixin, check_random_state, exclusive_fit, validate_xy
+from ._engine import CallbackList as _CallbackList
 
 # the extra losses: estimator name -> the core's (Keras) loss
 _KERAS_LOSSES = {
@@ -107,36 +106,8 @@ _NONFINITE = (
 )
 
 
-class _OptimizerState:
-    """State of the stochastic optimizer that outlives one call (partial_fit).
-
-    ``slots`` are flat buffers the C++ step updates in place (SGD velocities;
-    Adam's first and second moments; RMSprop's mean square, momentum and mean
-    gradient; ...); ``lr`` is SGD's current rate under scikit-learn's
-    schedules, ``t`` the number of steps taken and ``u_product`` Nadam's
-    running momentum product. ``learning_rate`` mirrors scikit-learn's
-    optimizer attribute of that name.
-    """
-
-    def __init__(self, config, n_params, dtype):
-        self.solver = config["optimizer"]
-        self.config = dict(config)
-        self.slots = [
-            np.zeros(n_params, dtype=dtype) for _ in range(_core.optimizer_slots(config))
-        ]
-        if self.solver == "adagrad":
-            self.slots[0][:] = config.get("initial_accumulator_value", 0.1)
-        self.learning_rate_init = float(config["learning_rate_init"])
-        self.lr = self.learning_rate_init
-        self.t = 0
-        self.u_product = 1.0
-
-    @property
-    def learning_rate(self):
-        if self.solver in ("adam", "adamw") and self.t > 0:
-            b1, b2 = self.config["beta_1"], self.config["beta_2"]
-            return self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        return self.lr
+# saved estimators and pickles name it here
+_OptimizerState = _engine.OptimizerState
 
 
 class _LearningRate:
@@ -1176,6 +1147,7 @@ _SHARED_PARAMS_DOC = """
 """
 
 
+@_persist.register_estimator
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     __doc__ = (
         """Multi-layer Perceptron classifier, trained in C++.
@@ -1520,6 +1492,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return tags
 
 
+@_persist.register_estimator
 class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     __doc__ = (
         """Multi-layer Perceptron regressor, trained in C++.

@@ -18,11 +18,12 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _engine
-from ._validation import FastValidationMixin, PersistMixin, check_random_state, exclusive_fit
-from .keras import callbacks as _callbacks
+from . import _engine, _persist
+from ._persist import PersistMixin
+from ._validation import FastValidationMixin, check_random_state, exclusive_fit
 from .keras import layers as _layers
 from .keras import losses as _losses
+from .keras import metrics as _metrics
 from .keras import optimizers as _optimizers
 
 _CLASSIFIER_LOSSES = {"auto", "log_loss", "categorical_crossentropy", "binary_crossentropy",
@@ -51,31 +52,6 @@ def _hidden_layers(spec):
                 f"layers must hold ints (Dense units) or neurocore.keras.layers objects, got {item!r}"
             )
     return out
-
-
-class _ModelHandle:
-    """What callbacks see as `self.model` during a fit."""
-
-    def __init__(self, estimator, trainer):
-        self.estimator = estimator
-        self.optimizer = trainer.optimizer
-        self._net = trainer.net
-        self.stop_training = False
-
-    def get_weights(self):
-        return self._net.get_weights()
-
-    def set_weights(self, weights):
-        self._net.set_weights(weights)
-
-    def save_weights(self, filepath, overwrite=True):
-        import os
-
-        with open(os.fspath(filepath), "wb") as f:
-            np.savez(f, **{f"w{i}": w for i, w in enumerate(self.get_weights())})
-
-    def save(self, filepath, overwrite=True):
-        self.estimator.save(filepath)
 
 
 def _sample_shape(X):
@@ -139,7 +115,7 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
         else:
             layers = _hidden_layers(self.layers) + [output_layer]
             rng = check_random_state(int(check_random_state(self.random_state).randint(0, 2**31 - 1)))
-            net = _engine.Network(layers, sample, loss, dtype)
+            net = _engine.Network(layers, sample, _losses.get(loss), dtype)
             if len(net.output_shape) > 1:
                 raise ValueError(
                     f"the network maps samples of shape {sample} to outputs of shape "
@@ -158,11 +134,11 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
                     f"training samples out of {n}"
                 )
             val_idx = np.arange(split_at, n, dtype=np.int64)
-        names, specs = _engine.resolve_metrics(self.metrics, net.loss_name, net.n_out)
+        names, specs = _metrics.resolve(self.metrics, net.loss_name, net.n_out)
         epochs = 1 if incremental else self.epochs
-        history = _callbacks.History()
-        handle = _ModelHandle(self, trainer)
-        cbs = _callbacks.CallbackList([history] + list(self.callbacks or []), handle,
+        history = _engine.History()
+        handle = _engine.ModelHandle(self, net, trainer.optimizer)
+        cbs = _engine.CallbackList([history] + list(self.callbacks or []), handle,
                                       {"epochs": epochs, "verbose": self.verbose})
         sw = None
         if sample_weight is not None:
@@ -215,15 +191,10 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
             raise ValueError("the parameters do not have the estimator's dtype")
         state = self.__dict__.get("_optimizer_state")
         if state is not None:  # what partial_fit continues from
-            if not isinstance(state, dict):
-                raise ValueError("the optimizer state does not match the network")
-            slots = state.get("slots")
-            if (not isinstance(state.get("optimizer"), _optimizers.Optimizer)
-                    or not isinstance(slots, list)
-                    or any(not isinstance(a, np.ndarray) or a.shape != net.params.shape
-                           or a.dtype != net.params.dtype for a in slots)
+            if (not isinstance(state, dict) or not isinstance(state.get("optimizer"), _optimizers.Optimizer)
                     or not isinstance(self.__dict__.get("_rng"), np.random.RandomState)):
                 raise ValueError("the optimizer state does not match the network")
+        net.check_buffers(slots=(state or {}).get("slots") or [])
 
     def _input_sample_shape(self):
         return self._net.input_shape
@@ -237,15 +208,11 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
     def _outputs(self, X):
         if "_net" not in self.__dict__:
             check_is_fitted(self)
-        check_finite = False
-        if (type(X) is np.ndarray and X.ndim == 2 and X.dtype.kind == "f" and X.shape[0] > 0
-                and X.shape[1] == self.n_features_in_ and "feature_names_in_" not in self.__dict__):
-            Xc = np.ascontiguousarray(X, dtype=np.dtype(self.dtype))  # the core checks finiteness
-            check_finite = True
-        else:
+        Xc = _engine.fast_rows(self, X, self._net.dtype, self._net.n_in)
+        fast = Xc is not None
+        if not fast:
             Xc = self._prepare_X(X)
-        return self._net.core.predict(self._net.params, Xc, _engine.n_threads(self.n_jobs),
-                                      self._net.state, check_finite)
+        return self._net.predict_rows(Xc, _engine.n_threads(self.n_jobs), check_finite=fast)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -322,6 +289,7 @@ _ATTRS_DOC = """
 """
 
 
+@_persist.register_estimator
 class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
     __doc__ = (
         """A neural-network classifier from a list of layers, trained in C++.
@@ -533,6 +501,7 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
         return tags
 
 
+@_persist.register_estimator
 class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
     __doc__ = (
         """A neural-network regressor from a list of layers, trained in C++.

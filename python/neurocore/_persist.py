@@ -39,20 +39,41 @@ _ARRAY_KINDS = "biufU"  # bool, ints, floats, unicode: what np.load reads withou
 MAX_ENTRY_BYTES = 4 << 30
 
 
-def _estimators():
-    from ._mlp import MLPClassifier, MLPRegressor
-    from ._neural_net import NeuralNetClassifier, NeuralNetRegressor
+# What a file may name, filled by the modules that define it (importing
+# neurocore imports them all): the estimator classes, the few internal objects
+# their state holds, and codecs for families of objects (neurocore.keras's
+# layers, optimizers, ...). This module imports none of them.
+_ESTIMATORS = {}
+_OBJECTS = {}
+_CODECS = {}
 
-    return {c.__name__: c for c in (MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNetRegressor)}
+
+def register_estimator(cls):
+    """Make an estimator class loadable by its name (a class decorator)."""
+    _ESTIMATORS[cls.__name__] = cls
+    return cls
+
+
+def register_object(name, cls):
+    """Make an internal class loadable as ``{"object": [name, state]}``."""
+    _OBJECTS[name] = cls
+    return cls
+
+
+def register_codec(tag, accepts, encode, decode):
+    """Store the objects ``accepts(v)`` is true for as ``{tag: encode(v)}``, read
+    back with ``decode``; ``encode`` raises ValueError for what it cannot store."""
+    _CODECS[tag] = (accepts, encode, decode)
+
+
+def _estimators():
+    return _ESTIMATORS
 
 
 def _objects():
     from sklearn.preprocessing import LabelBinarizer
 
-    from ._engine import Network
-    from ._mlp import _OptimizerState
-
-    return {"LabelBinarizer": LabelBinarizer, "Network": Network, "OptimizerState": _OptimizerState}
+    return {"LabelBinarizer": LabelBinarizer, **_OBJECTS}
 
 
 class _Encoder:
@@ -66,8 +87,6 @@ class _Encoder:
         return {"array": name}
 
     def __call__(self, v, where):
-        from .keras import _config
-
         if v is None or isinstance(v, (bool, int, float, str)):
             return v
         if isinstance(v, np.ndarray):
@@ -96,13 +115,9 @@ class _Encoder:
         if name is not None:
             state = v.__getstate__() if hasattr(type(v), "__getstate__") else dict(vars(v))
             return {"object": [name, self(dict(state), f"{where}.{name}")]}
-        module = getattr(type(v), "__module__", "") or ""
-        if module.startswith("neurocore.keras") or (
-            callable(v) and getattr(v, "__module__", "").startswith("neurocore.keras")
-        ):
-            desc = _config.serialize(v)
-            _config.deserialize(desc)  # it must come back: raises if it cannot
-            return {"keras": desc}
+        for tag, (accepts, encode, _) in _CODECS.items():
+            if accepts(v):
+                return {tag: encode(v)}
         raise ValueError(
             f"cannot save {where}: {type(v).__name__} objects hold code, which this format "
             "does not store; use pickle or joblib for such a model"
@@ -120,8 +135,6 @@ class _Decoder:
         return self.arrays[name]
 
     def __call__(self, v):
-        from .keras import _config
-
         if v is None or isinstance(v, (bool, int, float, str)):
             return v
         if not isinstance(v, dict) or len(v) not in (1, 2):
@@ -165,8 +178,8 @@ class _Decoder:
             rs.set_state(("MT19937", np.asarray(keys, dtype=np.uint32), int(pos), int(has_gauss),
                           float(gauss)))
             return rs
-        if tag == "keras":
-            return _config.deserialize(body)
+        if tag in _CODECS:
+            return _CODECS[tag][2](body)
         if tag == "object":
             name, state = _expect(body, list, tag, 2)
             cls = self.objects.get(name)
@@ -335,3 +348,39 @@ def _rebuild(meta, raw):
             est.__setstate__({**est.__dict__, **state})
         est._check_restored()
     return est
+
+
+class PersistMixin:
+    """``save(path)``: the estimator as a zip of JSON and raw arrays (no pickle)."""
+
+    def save(self, path):
+        """Save the estimator to ``path``, in a format that runs no code when loaded.
+
+        Read it back with :func:`neurocore.load`. The file is a zip of JSON
+        metadata (parameters, fitted attributes, format version) and raw numpy
+        arrays; ``callbacks`` are not saved. Parameters or attributes that hold
+        arbitrary Python objects (a custom loss function, say) cannot be saved
+        this way: use pickle or joblib for those models.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write; an existing file is replaced only once the new one
+            is complete.
+        """
+        save(self, path)
+
+    def _check_restored(self):
+        """After loading: the fitted state must describe a network that predicts."""
+        n = self.n_features_in_
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"invalid n_features_in_ {n!r}")
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and (not isinstance(names, np.ndarray) or names.shape != (n,)):
+            raise ValueError("feature_names_in_ does not match n_features_in_")
+        self._check_restored_network()
+        sample = self._input_sample_shape() if hasattr(self, "_input_sample_shape") else (int(n),)
+        probe = np.zeros((2,) + tuple(sample))
+        out = self.predict(probe)
+        if len(out) != 2:
+            raise ValueError("the restored model does not predict")

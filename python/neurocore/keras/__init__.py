@@ -16,6 +16,7 @@ from . import (  # noqa: F401
     initializers,
     layers,
     losses,
+    metrics,
     models,
     optimizers,
     regularizers,
@@ -25,6 +26,6 @@ from .layers import Input  # noqa: F401
 from .models import Sequential, load_model  # noqa: F401
 
 __all__ = [
-    "activations", "callbacks", "constraints", "initializers", "layers", "losses", "models",
+    "activations", "callbacks", "constraints", "initializers", "layers", "losses", "metrics", "models",
     "optimizers", "regularizers", "utils", "Input", "Sequential", "load_model",
 ]

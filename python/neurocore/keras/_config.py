@@ -8,6 +8,8 @@ arbitrary code.
 
 import inspect
 
+from .. import _persist
+
 _SIMPLE = (bool, int, float, str, type(None))
 
 
@@ -36,21 +38,27 @@ def serialize(obj):
     return {"class_name": type(obj).__name__, "config": {k: serialize(v) for k, v in config.items()}}
 
 
-def _registry():
-    from . import activations, constraints, initializers, layers, losses, optimizers, regularizers
-    from .optimizers import schedules
+# what a description may name: filled by the modules that define the classes
+# and functions (register_module, at the end of each), never by this one
+_CLASSES = {}
+_FUNCTIONS = {}
 
-    reg = {}
-    for mod in (layers, initializers, regularizers, constraints, optimizers, schedules, losses):
-        for name, value in vars(mod).items():
-            if inspect.isclass(value) and value.__module__ == mod.__name__:
-                reg[name] = value
-    funcs = {}
-    for mod in (activations, losses):
-        for name, value in vars(mod).items():
-            if callable(value) and not inspect.isclass(value) and not name.startswith("_"):
-                funcs[(mod.__name__, name)] = value
-    return reg, funcs
+
+def register_module(namespace, classes=True, functions=False):
+    """Make a module's public classes (and functions) loadable by name.
+
+    ``namespace`` is the module's ``globals()``; only what the module itself
+    defines is registered, so a re-exported name is not registered twice."""
+    module = namespace["__name__"]
+    for name, value in list(namespace.items()):
+        if getattr(value, "__module__", None) != module:
+            continue
+        if classes and inspect.isclass(value):
+            _CLASSES[name] = value
+        elif functions and callable(value) and not inspect.isclass(value) and not name.startswith("_"):
+            _FUNCTIONS[(module, name)] = value
+            _FUNCTIONS.setdefault((module, value.__name__), value)  # the name serialize writes
+    return namespace
 
 
 def deserialize(desc):
@@ -61,7 +69,7 @@ def deserialize(desc):
         return [deserialize(d) for d in desc]
     if not isinstance(desc, dict):
         raise ValueError(f"malformed description {desc!r}")
-    reg, funcs = _registry()
+    reg, funcs = _CLASSES, _FUNCTIONS
     if "function" in desc:
         key = (desc.get("module"), desc["function"])
         if key not in funcs:
@@ -79,3 +87,20 @@ def deserialize(desc):
         except TypeError as e:
             raise ValueError(f"cannot rebuild {desc['class_name']}: {e}") from None
     return {k: deserialize(v) for k, v in desc.items()}
+
+
+def _is_keras(v):
+    """A layer, optimizer, loss, activation function... of neurocore.keras."""
+    if (getattr(type(v), "__module__", "") or "").startswith("neurocore.keras"):
+        return True
+    return callable(v) and (getattr(v, "__module__", "") or "").startswith("neurocore.keras")
+
+
+def _encode(v):
+    desc = serialize(v)
+    deserialize(desc)  # it must come back: raises if it cannot
+    return desc
+
+
+# estimator files store such objects as {"keras": description}
+_persist.register_codec("keras", _is_keras, _encode, deserialize)

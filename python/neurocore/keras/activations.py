@@ -10,6 +10,7 @@ import numpy as np
 from scipy.special import erf, expit
 
 from .._activations import activation_spec
+from . import _config
 
 
 def _named(name, fn):
@@ -153,3 +154,6 @@ def get(identifier):
         f"Could not interpret activation {identifier!r}: give a name such as 'relu', a "
         "function of neurocore.keras.activations, or an activation layer."
     )
+
+
+_config.register_module(globals(), classes=False, functions=True)

@@ -13,62 +13,14 @@ import warnings
 
 import numpy as np
 
-
-class Callback:
-    """Base class."""
-
-    def __init__(self):
-        self.model = None
-        self.params = {}
-
-    def set_model(self, model):
-        self.model = model
-
-    def set_params(self, params):
-        self.params = params
-
-    def on_train_begin(self, logs=None):
-        pass
-
-    def on_train_end(self, logs=None):
-        pass
-
-    def on_epoch_begin(self, epoch, logs=None):
-        pass
-
-    def on_epoch_end(self, epoch, logs=None):
-        pass
+from .. import _engine
 
 
-class CallbackList:
-    """Calls every callback in order."""
-
-    def __init__(self, callbacks, model, params):
-        self.callbacks = list(callbacks or [])
-        for c in self.callbacks:
-            if not isinstance(c, Callback):
-                raise ValueError(f"{c!r} is not a Callback")
-            c.set_model(model)
-            c.set_params(params)
-
-    def __getattr__(self, name):
-        def call(*args):
-            for c in self.callbacks:
-                getattr(c, name)(*args)
-        return call
-
-
-class History(Callback):
-    """Records every epoch's logs: ``history.history['loss']`` and so on."""
-
-    def on_train_begin(self, logs=None):
-        self.epoch = []
-        self.history = {}
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.epoch.append(epoch)
-        for k, v in (logs or {}).items():
-            self.history.setdefault(k, []).append(v)
+# the base class, the list that calls them and History live with the engine
+# that calls them (every fit does); this module holds the callbacks themselves
+Callback = _engine.Callback
+CallbackList = _engine.CallbackList
+History = _engine.History
 
 
 def _mode_op(mode, monitor):

@@ -5,6 +5,8 @@ Norms are taken over axis 0 of a Dense kernel: each unit's incoming weights.
 
 import numpy as np
 
+from . import _config
+
 
 class Constraint:
     """Base class: ``c(w)`` returns the constrained weights (numpy)."""
@@ -15,9 +17,7 @@ class Constraint:
         return {"name": self._core_name}
 
     def get_config(self):
-        from ._config import init_config
-
-        return init_config(self)
+        return _config.init_config(self)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -83,3 +83,6 @@ def get(identifier):
     if isinstance(identifier, str) and identifier.lower() in names:
         return names[identifier.lower()]()
     raise ValueError(f"Could not interpret constraint {identifier!r}.")
+
+
+_config.register_module(globals())

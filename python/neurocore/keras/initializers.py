@@ -6,6 +6,8 @@ seed, so a fixed seed gives the same weights.
 
 import numpy as np
 
+from . import _config
+
 
 def _fans(shape):
     if len(shape) == 1:
@@ -21,9 +23,7 @@ class Initializer:
         return self.sample(tuple(shape), rng)
 
     def get_config(self):
-        from ._config import init_config
-
-        return init_config(self)
+        return _config.init_config(self)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -212,3 +212,6 @@ def get(identifier):
             if cls.__name__ == identifier:
                 return cls()
     raise ValueError(f"Unknown initializer {identifier!r}; expected one of {sorted(_BY_NAME)}.")
+
+
+_config.register_module(globals())

@@ -14,6 +14,7 @@ from . import activations as _acts
 from . import constraints as _constraints
 from . import initializers as _inits
 from . import regularizers as _regs
+from . import _config
 
 _counters = {}
 
@@ -63,9 +64,7 @@ class Layer:
         return {}
 
     def get_config(self):
-        from ._config import init_config
-
-        config = init_config(self)
+        config = _config.init_config(self)
         config["name"] = self.name
         if self._input_shape is not None and not isinstance(self, InputLayer):
             config["input_shape"] = list(self._input_shape)
@@ -325,3 +324,6 @@ class LayerNormalization(_Normalization):
 
     _prefix = "layer_normalization"
     _core_type = "layer_normalization"
+
+
+_config.register_module(globals())

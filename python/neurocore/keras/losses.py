@@ -6,6 +6,8 @@ per-sample values with numpy, for inspection.
 
 import numpy as np
 
+from . import _config
+
 _EPS = 1e-7
 
 # alias -> core name
@@ -169,3 +171,6 @@ def get(identifier):
     obj = Loss()
     obj.name = name
     return obj
+
+
+_config.register_module(globals(), functions=True)

@@ -21,6 +21,7 @@ from . import _config
 from . import callbacks as _callbacks
 from . import layers as _layers
 from . import losses as _losses
+from . import metrics as _metrics
 from . import optimizers as _optimizers
 
 FORMAT = "neurocore-keras"
@@ -111,7 +112,7 @@ class Sequential:
         sample = tuple(int(d) for d in sample)
         if self._net is not None and self._net.input_shape == sample:
             return
-        loss = self._compiled["loss"] if self._compiled else "mean_squared_error"
+        loss = self._compiled["loss"] if self._compiled else _losses.get("mean_squared_error")
         self._net = _engine.Network(self.layers, sample, loss, self.dtype)
         self._net.initialize(self._rng())
         self._trainer = None
@@ -228,7 +229,7 @@ class Sequential:
         if sw is not None:
             sw = np.ascontiguousarray(sw, dtype=self.dtype)
 
-        metric_names, metric_specs = _engine.resolve_metrics(self._compiled["metrics"], net.loss_name, net.n_out)
+        metric_names, metric_specs = _metrics.resolve(self._compiled["metrics"], net.loss_name, net.n_out)
         trainer = self._ready_trainer()
         history = _callbacks.History()
         cbs = _callbacks.CallbackList(
@@ -287,7 +288,7 @@ class Sequential:
         if sw is not None:
             sw = np.ascontiguousarray(sw, dtype=self.dtype)
         net = self._net
-        names, specs = _engine.resolve_metrics(self._compiled["metrics"], net.loss_name, net.n_out)
+        names, specs = _metrics.resolve(self._compiled["metrics"], net.loss_name, net.n_out)
         history = _callbacks.History()
         cbs = _callbacks.CallbackList([history], self, {"epochs": 1, "verbose": 0, "steps": 1})
         cbs.on_train_begin({})
@@ -329,7 +330,7 @@ class Sequential:
         """Loss and metrics on (x, y) in inference mode: a scalar, or [loss, metrics...]."""
         self._require_compiled()
         self._require_built()
-        names, specs = _engine.resolve_metrics(self._compiled["metrics"], self._net.loss_name, self._net.n_out)
+        names, specs = _metrics.resolve(self._compiled["metrics"], self._net.loss_name, self._net.n_out)
         loss, values = self._net.evaluate(x, y, sample_weight, specs, _engine.n_threads(None))
         return self._results({"loss": loss, **dict(zip(names, values))}, names, return_dict)
 

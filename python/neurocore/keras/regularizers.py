@@ -5,6 +5,8 @@ A regularizer adds ``l1 * sum|w| + l2 * sum w^2`` to the loss (Keras).
 
 import numpy as np
 
+from . import _config
+
 
 class Regularizer:
     """Base class."""
@@ -17,9 +19,7 @@ class Regularizer:
         return self.l1 * np.abs(x).sum() + self.l2 * np.square(x).sum()
 
     def get_config(self):
-        from ._config import init_config
-
-        return init_config(self)
+        return _config.init_config(self)
 
     def __repr__(self):
         return f"{type(self).__name__}(l1={self.l1}, l2={self.l2})"
@@ -68,3 +68,6 @@ def get(identifier):
     if isinstance(identifier, str) and identifier in ("l1", "l2", "l1_l2"):
         return {"l1": L1, "l2": L2, "l1_l2": lambda: L1L2(0.01, 0.01)}[identifier]()
     raise ValueError(f"Could not interpret regularizer {identifier!r}.")
+
+
+_config.register_module(globals())

@@ -8,6 +8,7 @@ variable), clipvalue and global_clipnorm clip the gradients.
 
 from . import schedules  # noqa: F401  (keras.optimizers.schedules)
 from .schedules import LearningRateSchedule
+from .. import _config
 
 
 class Optimizer:
@@ -57,9 +58,7 @@ class Optimizer:
         return cfg
 
     def get_config(self):
-        from .._config import init_config
-
-        config = init_config(self)
+        config = _config.init_config(self)
         config.update(decay=self.decay, clipnorm=self.clipnorm, clipvalue=self.clipvalue,
                       global_clipnorm=self.global_clipnorm)
         if "weight_decay" not in config:
@@ -179,3 +178,6 @@ def get(identifier):
     if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
         return _BY_NAME[identifier.lower()]()
     raise ValueError(f"Unknown optimizer {identifier!r}; expected one of {sorted(_BY_NAME)}.")
+
+
+_config.register_module(globals())

@@ -5,6 +5,8 @@ Pass one as an optimizer's learning_rate; the core evaluates it at every step.
 
 import math
 
+from .. import _config
+
 
 class LearningRateSchedule:
     """Base class: ``schedule(step)`` gives the rate; ``config()`` is the core's form."""
@@ -18,9 +20,7 @@ class LearningRateSchedule:
         return cfg
 
     def get_config(self):
-        from .._config import init_config
-
-        return init_config(self)
+        return _config.init_config(self)
 
     def __repr__(self):
         return f"{type(self).__name__}({self.__dict__})"
@@ -104,3 +104,6 @@ class CosineDecay(LearningRateSchedule):
     def __call__(self, step):
         s = min(step, self.decay_steps) / self.decay_steps
         return self.initial_learning_rate * ((1 - self.alpha) * 0.5 * (1 + math.cos(math.pi * s)) + self.alpha)
+
+
+_config.register_module(globals())
