@@ -321,7 +321,7 @@ def test_dropout_and_batch_norm_train_and_predict_deterministically(digits, extr
     np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))  # no dropout at inference
     if extra.get("batch_norm"):
         n_bn = 2 * (64 + 32)
-        assert clf._state.size == 2 * n_bn // 2 and not np.allclose(clf._state, clf._network().initial_state())
+        assert clf._state.size == 2 * n_bn // 2 and not np.allclose(clf._state, clf._network().core.initial_state())
     for a in clf.coefs_ + clf.intercepts_:
         assert np.shares_memory(a, clf._params)
 

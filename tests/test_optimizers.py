@@ -19,7 +19,7 @@ def _data():
 
 
 def _gradient(est, X, y):
-    net = est._network()
+    net = est._network().core  # the C++ network
     grad = np.empty_like(est._params)
     net.objective(
         est._params, np.ascontiguousarray(X), y.reshape(-1, 1).copy(), None,

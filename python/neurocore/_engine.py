@@ -249,20 +249,21 @@ class Network:
         out = self.predict_rows(Xc, threads)
         return out.reshape((out.shape[0],) + self.output_shape) if len(self.output_shape) > 1 else out
 
-    def check_buffers(self, slots=(), **buffers):
+    def check_buffers(self, slots=(), params_name="the parameters", **buffers):
         """After loading: the parameters, the state and every optimizer slot (and
         any other named parameter-sized buffer) fit this architecture."""
         n, dtype = self.core.n_params, self.dtype
-        for name, buf in {"parameters": self.params, **buffers}.items():
+        for name, buf in {params_name: self.params, **buffers}.items():
             if not isinstance(buf, np.ndarray) or buf.shape != (n,) or buf.dtype != dtype:
-                raise ValueError(f"the {name} do not match the network ({n} {dtype} values)")
+                got = (f"shape {buf.shape} and dtype {buf.dtype}" if isinstance(buf, np.ndarray)
+                       else type(buf).__name__)
+                raise ValueError(f"{name} ({got}) does not match the network's {n} {dtype} parameters")
         if (not isinstance(self.state, np.ndarray) or self.state.dtype != dtype
                 or self.state.shape != (self.core.n_state,)):
             raise ValueError("invalid network state")
         if not isinstance(slots, (list, tuple)) or not all(
                 isinstance(a, np.ndarray) and a.shape == (n,) and a.dtype == dtype for a in slots):
             raise ValueError("the optimizer state does not match the parameters")
-
 
     def evaluate(self, X, y, sample_weight, metric_specs, threads):
         Xc, shape = self.features(X)
@@ -358,14 +359,15 @@ _persist.register_object("OptimizerState", OptimizerState)
 
 
 def run_fit(net, opt, X, Y, sample_weight, train_idx, val_idx, config, rng, on_epoch,
-            best=None, counters=None):
+            best=None, counters=None, record=None):
     """Run the C++ training loop on ``net`` with the optimizer state ``opt``.
 
     The loop's state goes in and comes back here, whatever happens (an error,
     Ctrl-C): the optimizer's rate and counters, the random stream ``rng``
     (shuffling, dropout and noise draw from it), and ``counters``, the
     scikit-learn stopping rule's (t, no_improvement_count, best_loss,
-    best_val_score). Returns the core's TrainState (n_iter, loss_curve,
+    best_val_score); ``record(state)`` then sees what the loop completed, even
+    when it raised. Returns the core's TrainState (n_iter, loss_curve,
     val_scores, diverged, ...)."""
     state = _core.TrainState()
     state.lr = float(opt.lr)
@@ -384,6 +386,8 @@ def run_fit(net, opt, X, Y, sample_weight, train_idx, val_idx, config, rng, on_e
         opt.t = int(state.iterations)
         opt.u_product = float(state.u_product)
         rng.set_state(("MT19937", np.asarray(state.rng_keys, dtype=np.uint32), state.rng_pos, 0, 0.0))
+        if record is not None:
+            record(state)
     return state
 
 

@@ -47,7 +47,6 @@ from . import _core, _engine, _persist
 from ._activations import ACTIVATION_NAMES, activation_spec
 from ._persist import PersistMixin
 from ._validation import FastValidationMixin, check_random_state, exclusive_fit, validate_xy
-from ._engine import CallbackList as _CallbackList
 
 # the extra losses: estimator name -> the core's (Keras) loss
 _KERAS_LOSSES = {
@@ -108,36 +107,6 @@ _NONFINITE = (
 
 # saved estimators and pickles name it here
 _OptimizerState = _engine.OptimizerState
-
-
-class _LearningRate:
-    learning_rate = None
-
-
-class _MLPCallbackModel:
-    """What Keras-style callbacks see as `self.model` during an MLP fit."""
-
-    def __init__(self, estimator, opt_state):
-        self.estimator = estimator
-        self.optimizer = _LearningRate()
-        self.optimizer.learning_rate = opt_state.lr
-        self.stop_training = False
-
-    def get_weights(self):
-        return [self.estimator._params.copy(), self.estimator._state.copy()]
-
-    def set_weights(self, weights):
-        params, state = weights
-        self.estimator._params[:] = params
-        self.estimator._state[:] = state
-
-    def save_weights(self, filepath, overwrite=True):
-        params, state = self.get_weights()
-        with open(os.fspath(filepath), "wb") as f:
-            np.savez(f, params=params, state=state)
-
-    def save(self, filepath, overwrite=True):
-        self.estimator.save(filepath)
 
 
 class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator):
@@ -336,20 +305,20 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
         specs.append({"type": "dense", "units": int(units[-1]), **activation_spec(self.out_activation_), **l1})
         return specs
 
+    def _build_network(self, dtype):
+        """A new engine Network of these layer sizes and extras, with fresh buffers."""
+        self._net = _engine.Network(self._layer_specs(), (int(self._layer_units[0]),),
+                                    {"name": self._core_loss()}, dtype)
+        return self._net
+
     def _network(self):
+        """The engine's Network over this estimator's buffers (built once per dtype)."""
         d = self.__dict__
-        net = d.get("_net")
-        if net is not None and d.get("_net_dtype") is self._params.dtype:
-            return net
-        if net is None or net.dtype != self._params.dtype.name:
-            net = _core.Network(
-                int(self._layer_units[0]),
-                self._layer_specs(),
-                self._core_loss(),
-                self._params.dtype.name,
-            )
-            self._net = net
-        self._net_dtype = self._params.dtype
+        net, params = d.get("_net"), d["_params"]
+        if net is None or net.dtype != params.dtype:
+            net = self._build_network(params.dtype)
+        net.params = params
+        net.state = d.get("_state", net.state)
         return net
 
     def _bind_views(self):
@@ -407,7 +376,7 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
         state = super().__getstate__()
         state = dict(state)
         # views are rebuilt on load; the C++ network is rebuilt lazily
-        for key in ("coefs_", "intercepts_", "_net", "_net_dtype", "_last_reported_loss"):
+        for key in ("coefs_", "intercepts_", "_net", "_last_reported_loss"):
             state.pop(key, None)
         if not state.get("early_stopping", False):
             # only early stopping reads it: a copy of the weights not worth shipping
@@ -442,20 +411,11 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
             net = self._network()
         except (ValueError, TypeError) as e:
             raise ValueError(f"the hyperparameters do not build a network: {e}") from None
-        size = net.n_params
-        for name in ("_params", "_best_params"):
-            buf = getattr(self, name, params)
-            if not isinstance(buf, np.ndarray) or buf.shape != (size,) or buf.dtype != params.dtype:
-                raise ValueError(f"{name} does not match the layer sizes {units}")
-        if (not isinstance(self._state, np.ndarray) or self._state.dtype != params.dtype
-                or self._state.shape != (net.n_state,)):
-            raise ValueError("invalid network state")
         opt = getattr(self, "_optimizer", None)
-        if opt is not None and not all(
-            isinstance(s, np.ndarray) and s.shape == (size,) and s.dtype == params.dtype
-            for s in opt.slots
-        ):
-            raise ValueError("the optimizer state does not match the parameters")
+        if opt is not None and not isinstance(opt, _engine.OptimizerState):
+            raise ValueError("invalid optimizer state")
+        net.check_buffers(slots=[] if opt is None else opt.slots, params_name="_params",
+                          _best_params=self.__dict__.get("_best_params", params))
 
     # ------------------------------------------------------------------
     # fitting
@@ -469,14 +429,11 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
 
     def _new_buffers(self, dtype):
         """Zeroed parameters (batch-norm scales at 1) and the network's starting state."""
-        self._params = np.empty(0, dtype=dtype)  # tells _network the dtype
-        self._net = None
-        net = self._network()
-        params = np.zeros(net.n_params, dtype=dtype)
-        for v in net.variables():
+        net = self._build_network(dtype)
+        for v in net.variables:
             if v["name"] == "gamma":
-                params[v["offset"]:v["offset"] + v["shape"][0]] = 1.0
-        return params, net.initial_state()
+                net.params[v["offset"]:v["offset"] + v["shape"][0]] = 1.0
+        return net.params, net.state
 
     def _output_activation(self):
         if not is_classifier(self):
@@ -623,6 +580,7 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
                 # the user changed dtype between calls: continue in the new precision
                 self._params = self._params.astype(dtype)
                 self._best_params = self._best_params.astype(dtype)
+                self._state = self._state.astype(dtype)
                 self._net = None
                 if hasattr(self, "_optimizer"):
                     del self._optimizer
@@ -667,7 +625,7 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
         if sample_weight is not None:
             sample_weight = np.ascontiguousarray(sample_weight, dtype=params.dtype)
         grad = np.empty_like(params)
-        obj, reported = self._network().objective(
+        obj, reported = self._network().core.objective(
             params, Xc, Y, sample_weight, float(self.alpha), self._report_scale(), grad,
             _resolve_n_jobs(self.n_jobs), 0, True,
         )
@@ -745,7 +703,7 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
         return config
 
     def _new_optimizer_state(self, n_params, dtype):
-        return _OptimizerState(self._optimizer_config(), n_params, dtype)
+        return _engine.OptimizerState(self._optimizer_config(), n_params, dtype)
 
     def _validation_split(self, y, sample_weight):
         """Indices of scikit-learn's train/validation split (same random draws)."""
@@ -773,13 +731,7 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
     def _fit_stochastic(self, Xc, y, sample_weight, incremental):
         params = self._params
         opt = getattr(self, "_optimizer", None)
-        if (
-            not incremental
-            or opt is None
-            or opt.config != self._optimizer_config()
-            or opt.slots[0].shape != params.shape
-            or opt.slots[0].dtype != params.dtype
-        ):
+        if not incremental or opt is None or not opt.fits(self._optimizer_config(), params):
             opt = self._new_optimizer_state(params.shape[0], params.dtype)
             self._optimizer = opt
 
@@ -804,22 +756,13 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
-        state = _core.TrainState()
-        state.lr = float(opt.lr)
-        state.iterations = int(opt.t)
-        state.u_product = float(opt.u_product)
-        state.t = int(self.t_)
-        state.no_improvement_count = int(self._no_improvement_count)
-        state.best_loss = np.inf if self.best_loss_ is None else float(self.best_loss_)
-        state.best_val_score = (
-            -np.inf
-            if self.best_validation_score_ is None
-            else float(self.best_validation_score_)
-        )
-        _, keys, pos, _, _ = self._random_state.get_state(legacy=True)
-        state.rng_keys = keys
-        state.rng_pos = int(pos)
-
+        counters = {
+            "t": int(self.t_),
+            "no_improvement_count": int(self._no_improvement_count),
+            "best_loss": np.inf if self.best_loss_ is None else float(self.best_loss_),
+            "best_val_score": (-np.inf if self.best_validation_score_ is None
+                               else float(self.best_validation_score_)),
+        }
         config = {
             **opt.config,
             "learning_rate": self.learning_rate,
@@ -839,51 +782,24 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
             "accuracy_threshold": 0.0 if self.loss in _HINGE else 0.5,
             "accuracy_argmax": int(self.out_activation_ == "softmax" or self.loss == "categorical_hinge"),
         }
+        net = self._network()
         handle = None
         if self.callbacks:
-            handle = _MLPCallbackModel(self, opt)
-            callback_list = _CallbackList(list(self.callbacks), handle,
-                                          {"epochs": int(self.max_iter), "verbose": self.verbose})
+            handle = _engine.ModelHandle(self, net, float(opt.lr))
+            callback_list = _engine.CallbackList(list(self.callbacks), handle,
+                                                 {"epochs": int(self.max_iter), "verbose": self.verbose})
         on_epoch = self._epoch_hook(handle, callback_list if handle else None)
         if handle is not None:
             callback_list.on_train_begin({})
             callback_list.on_epoch_begin(0, {})
         try:
-            self._network().fit(
-                params,
-                opt.slots,
-                self._best_params if self.early_stopping else None,
-                Xc,
-                y,
-                sample_weight,
-                train_idx,
-                val_idx,
-                config,
-                state,
-                on_epoch,
-                self._state,
-            )
+            state = _engine.run_fit(net, opt, Xc, y, sample_weight, train_idx, val_idx, config,
+                                    self._random_state, on_epoch,
+                                    best=self._best_params if self.early_stopping else None,
+                                    counters=counters, record=self._record)
         finally:
             if handle is not None:
                 callback_list.on_train_end({})
-            # whatever happened (even Ctrl-C), record what was completed
-            self.n_iter_ = int(state.n_iter)
-            self.t_ = int(state.t)
-            if state.n_iter > 0:
-                self.loss_ = float(state.loss)
-            self.loss_curve_.extend(state.loss_curve)
-            if self.early_stopping:
-                self.validation_scores_.extend(state.val_scores)
-                self.best_validation_score_ = float(state.best_val_score)
-            else:
-                self.best_loss_ = float(state.best_loss)
-            self._no_improvement_count = int(state.no_improvement_count)
-            opt.lr = float(state.lr)
-            opt.t = int(state.iterations)
-            opt.u_product = float(state.u_product)
-            self._random_state.set_state(
-                ("MT19937", np.asarray(state.rng_keys, dtype=np.uint32), state.rng_pos, 0, 0.0)
-            )
         if state.diverged and self.early_stopping:
             # scikit-learn keeps the best weights of a diverging early-stopped fit
             warnings.warn(
@@ -900,6 +816,20 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
                 "reached and the optimization hasn't converged yet." % self.max_iter,
                 ConvergenceWarning,
             )
+
+    def _record(self, state):
+        """What the loop completed: scikit-learn's fitted attributes and counters."""
+        self.n_iter_ = int(state.n_iter)
+        self.t_ = int(state.t)
+        if state.n_iter > 0:
+            self.loss_ = float(state.loss)
+        self.loss_curve_.extend(state.loss_curve)
+        if self.early_stopping:
+            self.validation_scores_.extend(state.val_scores)
+            self.best_validation_score_ = float(state.best_val_score)
+        else:
+            self.best_loss_ = float(state.best_loss)
+        self._no_improvement_count = int(state.no_improvement_count)
 
     def _epoch_hook(self, handle, callbacks):
         """The per-epoch call from C++: scikit-learn's verbose lines, then callbacks.
@@ -942,33 +872,15 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
         without feature names, goes straight to the core (which rejects NaN
         and infinity itself); anything else is validated by scikit-learn.
         """
-        check_finite = False
-        d = self.__dict__
-        if (
-            check_input
-            and type(X) is np.ndarray
-            and X.ndim == 2
-            and X.dtype.kind == "f"
-            and X.shape[0] > 0
-            and X.shape[1] == d["n_features_in_"]
-            and "feature_names_in_" not in d
-        ):
-            Xc = np.ascontiguousarray(X, dtype=d["_params"].dtype)
-            check_finite = True
-        else:
+        net = self._network()
+        Xc = _engine.fast_rows(self, X, net.dtype, net.n_in) if check_input else None
+        fast = Xc is not None
+        if not fast:
             if check_input:
-                X = validate_data(
-                    self,
-                    X,
-                    accept_sparse=["csr", "csc"],
-                    reset=False,
-                    dtype=self._params.dtype,
-                    order="C",
-                )
+                X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
+                                  dtype=net.dtype, order="C")
             Xc = self._prepare_X(X)
-        return self._network().predict(
-            d["_params"], Xc, _resolve_n_jobs(self.n_jobs), d.get("_state"), check_finite
-        )
+        return net.predict_rows(Xc, _resolve_n_jobs(self.n_jobs), check_finite=fast)
 
     def _check_fitted(self):
         if "_params" not in self.__dict__:
