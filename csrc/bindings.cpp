@@ -287,6 +287,7 @@ class PyNetwork {
     for (const Shape& sh : f32_ ? f32_->layer_shapes() : f64_->layer_shapes()) out.append(shape_tuple(sh));
     return out;
   }
+  double flops_per_sample() const { return f32_ ? f32_->flops_per_row() : f64_->flops_per_row(); }
   int64_t n_in() const { return f32_ ? f32_->n_in() : f64_->n_in(); }
   int64_t n_out() const { return f32_ ? f32_->n_out() : f64_->n_out(); }
 
@@ -531,6 +532,8 @@ PYBIND11_MODULE(_core, m) {
            "buffer, shape.")
       .def_property_readonly("input_shape", &PyNetwork::input_shape)
       .def("layer_shapes", &PyNetwork::layer_shapes, "Each layer's per-sample output shape.")
+      .def("flops_per_sample", &PyNetwork::flops_per_sample,
+           "Floating-point operations of one sample's forward pass (a multiply-add is 2).")
       .def_property_readonly("n_in", &PyNetwork::n_in)
       .def_property_readonly("n_out", &PyNetwork::n_out)
       .def("predict", &PyNetwork::predict, py::arg("params"), py::arg("X"), py::arg("n_threads"),

@@ -221,3 +221,13 @@ def test_estimators_with_nd_input_in_model_selection_and_persistence(tmp_path):
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(fitted)).predict(X), fitted.predict(X))
     fitted.partial_fit(X[:50], t[:50])
     assert fitted.predict(X[:3]).shape == (3,)
+
+
+def test_flops_hook_counts_each_dense_product_on_its_leading_axes():
+    from neurocore import _core
+
+    specs = [{"type": "dense", "units": 3}, {"type": "flatten"}, {"type": "dense", "units": 2},
+             {"type": "batch_normalization"}]
+    net = _core.Network((5, 7), specs, "mean_squared_error", "float64")
+    # Dense(3) on (5, 7): five rows of a 7x3 product; Dense(2) on the flat 15
+    assert net.flops_per_sample() == 2 * 5 * 7 * 3 + 2 * 15 * 2

@@ -56,6 +56,10 @@ class Dense : public Layer<T> {
     return (!fused_output && act.needs_input()) ? this->out.size() : 0;
   }
   bool accepts_sparse() const override { return this->in.rank() == 1; }
+  double flops_per_row() const override {
+    return 2.0 * static_cast<double>(this->in.lead()) * static_cast<double>(n_in()) *
+           static_cast<double>(n_out());
+  }
   const ActSpec* fusable_activation() const override {
     return &act;  // (an activity penalty, which needs the output itself, blocks fusion)
   }

@@ -81,6 +81,10 @@ class Layer {
   virtual const ActSpec* fusable_activation() const { return nullptr; }
   virtual void fuse_output() {}
 
+  // floating-point operations of forward per sample (a multiply-add is 2);
+  // backward costs about twice as much. For benchmarks' fraction of peak.
+  virtual double flops_per_row() const { return 0.0; }
+
   // Regularization hooks (Keras's kernel/bias regularizers, constraints and
   // activity regularizer).
   virtual bool has_penalties() const { return false; }

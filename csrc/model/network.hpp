@@ -115,6 +115,11 @@ class Network {
   int64_t n_in() const { return spec_.input.size(); }
   int64_t n_out() const { return layers_.back()->out.size(); }
   const ActSpec& output_activation_spec() const { return output_act_; }
+  double flops_per_row() const {
+    double f = 0.0;
+    for (const auto& layer : layers_) f += layer->flops_per_row();
+    return f;
+  }
   std::vector<Shape> layer_shapes() const {
     std::vector<Shape> s;
     for (const auto& layer : layers_) s.push_back(layer->out);
