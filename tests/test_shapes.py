@@ -231,3 +231,15 @@ def test_flops_hook_counts_each_dense_product_on_its_leading_axes():
     net = _core.Network((5, 7), specs, "mean_squared_error", "float64")
     # Dense(3) on (5, 7): five rows of a 7x3 product; Dense(2) on the flat 15
     assert net.flops_per_sample() == 2 * 5 * 7 * 3 + 2 * 15 * 2
+
+
+def test_summary_columns_fit_long_names():
+    model = Sequential([Dense(32, input_shape=(64,), name="a_really_long_dense_layer_name_here"),
+                        BatchNormalization(), Dense(10)])
+    lines = []
+    model.summary(print_fn=lines.append)
+    rows = [line for line in lines if line.endswith(("2,080", "128", "330"))]
+    assert len(rows) == 3
+    starts = {line.index("(None,") for line in rows}
+    assert len(starts) == 1 and starts.pop() > len("a_really_long_dense_layer_name_here (Dense)")
+    assert len({len(line) for line in rows}) == 1  # the counts right-aligned in one column

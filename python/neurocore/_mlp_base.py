@@ -291,6 +291,8 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
         """The engine's Network over this estimator's buffers (built once per dtype)."""
         d = self.__dict__
         net, params = d.get("_net"), d["_params"]
+        if net is not None and net.params is params and net.state is d.get("_state"):
+            return net  # predict's path: identity checks only
         if net is None or net.dtype != params.dtype:
             net = self._build_network(params.dtype)
         net.params = params

@@ -404,14 +404,18 @@ class Sequential:
                 counts[i] = counts.get(i, 0) + int(np.prod(v["shape"]))
                 if buf == "state":
                     state += int(np.prod(v["shape"]))
-        lines = [f'Model: "{self.name}"', "_" * 65,
-                 f"{'Layer (type)':<32}{'Output Shape':<20}{'Param #':>13}", "=" * 65]
-        for i, layer in enumerate(net.layers):
-            shape = str((None,) + tuple(net.output_shapes[i]))
-            lines.append(f"{layer.name + ' (' + type(layer).__name__ + ')':<32}{shape:<20}{counts.get(i, 0):>13,}")
+        rows = [(f"{layer.name} ({type(layer).__name__})", str((None,) + tuple(net.output_shapes[i])),
+                 f"{counts.get(i, 0):,}") for i, layer in enumerate(net.layers)]
+        # Keras's columns (32, 20, 13), widened to fit the longest entry
+        w0 = max([32] + [len(r[0]) + 1 for r in rows])
+        w1 = max([20] + [len(r[1]) + 1 for r in rows])
+        width = w0 + w1 + 13
+        lines = [f'Model: "{self.name}"', "_" * width,
+                 f"{'Layer (type)':<{w0}}{'Output Shape':<{w1}}{'Param #':>13}", "=" * width]
+        lines += [f"{name:<{w0}}{shape:<{w1}}{count:>13}" for name, shape, count in rows]
         total = net.params.size + state
-        lines += ["=" * 65, f"Total params: {total:,}", f"Trainable params: {net.params.size:,}",
-                  f"Non-trainable params: {state:,}", "_" * 65]
+        lines += ["=" * width, f"Total params: {total:,}", f"Trainable params: {net.params.size:,}",
+                  f"Non-trainable params: {state:,}", "_" * width]
         for line in lines:
             print_fn(line)
 
