@@ -29,5 +29,7 @@ def test_readme_usage_example_runs(capsys, tmp_path, monkeypatch):
     assert float(re.search(r"held-out accuracy: ([0-9.]+)", out).group(1)) > 0.91
     assert float(re.search(r"MLP with extras: ([0-9.]+)", out).group(1)) > 0.93
     assert float(re.search(r"streamed accuracy: ([0-9.]+)", out).group(1)) > 0.9
+    # 3-fold cross-validation on all 1797 digits (600 test rows a fold)
+    assert float(re.search(r"images, 3-fold accuracy: ([0-9.]+)", out).group(1)) > 0.85
     if importlib.util.find_spec("dask_ml") is not None:
         assert re.search(r"best on the cluster: \{'alpha': [0-9.e-]+, 'hidden_layer_sizes'", out)

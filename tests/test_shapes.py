@@ -243,3 +243,16 @@ def test_summary_columns_fit_long_names():
     starts = {line.index("(None,") for line in rows}
     assert len(starts) == 1 and starts.pop() > len("a_really_long_dense_layer_name_here (Dense)")
     assert len({len(line) for line in rows}) == 1  # the counts right-aligned in one column
+
+
+def test_estimators_with_nd_input_in_a_pipeline():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from neurocore import NeuralNetClassifier
+
+    X, y = _digit_images()
+    scale = FunctionTransformer(lambda Z: Z * 2.0 - 1.0)  # any rank passes through
+    pipe = make_pipeline(scale, NeuralNetClassifier([Flatten(), 16], epochs=3, random_state=0)).fit(X, y)
+    alone = NeuralNetClassifier([Flatten(), 16], epochs=3, random_state=0).fit(X * 2.0 - 1.0, y)
+    np.testing.assert_array_equal(pipe.predict_proba(X), alone.predict_proba(X * 2.0 - 1.0))

@@ -352,7 +352,10 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, \*sample_shape)
+            Rows of features, or samples of any shape (images, sequences)
+            when the first layer takes it (``Flatten()``, or a Dense layer,
+            which acts on the last axis); sparse X is 2-d.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
         sample_weight : array-like of shape (n_samples,), default=None
 
@@ -378,7 +381,10 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, \*sample_shape)
+            Rows of features, or samples of any shape (images, sequences)
+            when the first layer takes it (``Flatten()``, or a Dense layer,
+            which acts on the last axis); sparse X is 2-d.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
         classes : array-like of shape (n_classes,), default=None
             Every class of the whole stream: required on the first call (a
@@ -550,7 +556,10 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, \*sample_shape)
+            Rows of features, or samples of any shape (images, sequences)
+            when the first layer takes it (``Flatten()``, or a Dense layer,
+            which acts on the last axis); sparse X is 2-d.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
 
@@ -572,7 +581,10 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, \*sample_shape)
+            Rows of features, or samples of any shape (images, sequences)
+            when the first layer takes it (``Flatten()``, or a Dense layer,
+            which acts on the last axis); sparse X is 2-d.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
 
