@@ -36,6 +36,7 @@ struct Workspace {
   // allocates the block once.
   class Carver {
    public:
+    explicit Carver(size_t spans = 16) { spans_.reserve(spans); }
     template <class U>
     void add(U** where, int64_t count) {
       spans_.push_back({reinterpret_cast<void**>(where), total_});

@@ -131,8 +131,8 @@ class Network {
     if (ws.cap >= rows && (ws.training || !training)) return;
     training = training || ws.training;
     rows = std::max(rows, ws.cap);
-    typename Workspace<T>::Carver carve;
     const size_t L = layers_.size();
+    typename Workspace<T>::Carver carve(2 * L + 8);
     ws.outs.assign(L, nullptr);
     ws.caches.assign(L, nullptr);
     carve.add(&ws.input, rows * n_in());
@@ -284,8 +284,7 @@ class Network {
       c.threads = inner;
       Workspace<T> ws;
       reserve(ws, std::min<int64_t>(chunk, std::max<int64_t>(X.n_rows, 1)), false);
-      Rows<T> src;
-      src.X = &X;
+      const Rows<T> src{&X, nullptr, nullptr, 0};
       for (int64_t q = first; q < chunks; q += step) {
         const int64_t s = q * chunk, rows = std::min(chunk, X.n_rows - s);
         const Assembled<T> b = assemble(src, nullptr, s, rows, ws, inner);

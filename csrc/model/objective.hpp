@@ -31,11 +31,7 @@ std::pair<double, double> full_objective(const Network<T>& net, const T* params,
   const int64_t chunk = std::min<int64_t>(n, 1024);
   Workspace<T> ws;
   net.reserve(ws, chunk, true);
-  Rows<T> src;
-  src.X = &X;
-  src.Y = Y;
-  src.sw = sw;
-  src.K = K;
+  const Rows<T> src{&X, Y, sw, K};
   // dropout masks and noise from a stream seeded afresh on every call, so the
   // objective is a deterministic function of the parameters
   MT19937 rng;
@@ -78,11 +74,7 @@ std::pair<double, std::vector<double>> evaluate_rows(
   const int64_t K = net.n_out();
   const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(n, ws.cap > 0 ? ws.cap : 512));
   net.reserve(ws, chunk, true);
-  Rows<T> src;
-  src.X = &X;
-  src.Y = Y;
-  src.sw = sw;
-  src.K = K;
+  const Rows<T> src{&X, Y, sw, K};
   Context<T> c;
   c.params = params;
   c.state = const_cast<T*>(state);

@@ -313,12 +313,7 @@ class Trainer {
   }
 
   Rows<T> rows_of(const TrainData<T>& data) const {
-    Rows<T> r;
-    r.X = &data.X;
-    r.Y = data.Y;
-    r.sw = data.sw;
-    r.K = net_.n_out();
-    return r;
+    return Rows<T>{&data.X, data.Y, data.sw, net_.n_out()};
   }
 
   static bool isIdentity(const int64_t* idx, int64_t n) {
