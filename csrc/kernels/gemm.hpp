@@ -29,12 +29,20 @@ constexpr int64_t kParallelMinMacs = int64_t(1) << 22;
 // sum in the same order whatever the thread count, the split and the number of
 // rows (see GemmRowsFn), which BLAS libraries do not promise: OpenBLAS gave a
 // row alone other bits than the row among 300.
+//
+// lda, ldb, ldc are the row strides of a, b and c as stored (0: packed, that
+// is k or m for a, n or k for b, n for c), so a product can read or write a
+// block of columns of a wider matrix (a convolution's groups).
 template <class T>
 void gemm(bool ta, bool tb, T* c, const T* a, const T* b, int64_t m, int64_t n, int64_t k,
-          T alpha, T beta, int threads, const T* bias = nullptr, bool relu = false) {
+          T alpha, T beta, int threads, const T* bias = nullptr, bool relu = false,
+          int64_t lda = 0, int64_t ldb = 0, int64_t ldc = 0) {
   if (m < 1 || n < 1) return;
-  const GemmArgs<T> g{c, a, ta ? 1 : k, ta ? m : 1, b, tb ? k : n, tb, m, n, k, alpha, beta,
-                      bias, relu, ta, n};
+  if (lda == 0) lda = ta ? m : k;
+  if (ldb == 0) ldb = tb ? k : n;
+  if (ldc == 0) ldc = n;
+  const GemmArgs<T> g{c, a, ta ? 1 : lda, ta ? lda : 1, b, ldb, tb, m, n, k, alpha, beta,
+                      bias, relu, ta, ldc};
   const IsaKernels& isa = active_kernels();
   GemmRowsFn<T> rows;
   if constexpr (std::is_same_v<T, float>)
@@ -84,6 +92,14 @@ void gemm(bool ta, bool tb, T* c, const T* a, const T* b, int64_t m, int64_t n, 
 }
 
 }  // namespace detail
+
+// c = alpha * op(a) @ op(b) + beta * c on blocks of wider matrices: op(a) (m, k),
+// op(b) (k, n), c (m, n), each stored with the row stride given (lda, ldb, ldc)
+template <class T>
+void gemm_strided(bool ta, bool tb, T* c, int64_t ldc, const T* a, int64_t lda, const T* b,
+                  int64_t ldb, int64_t m, int64_t n, int64_t k, T alpha, T beta, int threads) {
+  detail::gemm<T>(ta, tb, c, a, b, m, n, k, alpha, beta, threads, nullptr, false, lda, ldb, ldc);
+}
 
 // c (m, n) = alpha * a (m, k) @ b (k, n) + beta * c
 template <class T>

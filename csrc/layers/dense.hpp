@@ -17,6 +17,7 @@
 #include "../kernels/regularization.hpp"
 #include "config.hpp"
 #include "layer.hpp"
+#include "weights.hpp"
 
 namespace nc {
 
@@ -25,8 +26,7 @@ class Dense : public Layer<T> {
  public:
   bool use_bias = true;
   ActSpec act;
-  Penalty kernel_penalty, bias_penalty, activity_penalty;
-  Constraint kernel_constraint, bias_constraint;
+  WeightOptions w;
   // the output layer whose activation the loss applies (fused, stable form):
   // forward leaves the pre-activation, backward receives the gradient at it
   bool fused_output = false;
@@ -37,11 +37,7 @@ class Dense : public Layer<T> {
     if (units <= 0) throw std::invalid_argument("layer sizes must be positive");
     d->act = cfg.activation();
     d->use_bias = cfg.flag("use_bias", true);
-    d->kernel_penalty = {cfg.number("kernel_l1", 0.0), cfg.number("kernel_l2", 0.0)};
-    d->bias_penalty = {cfg.number("bias_l1", 0.0), cfg.number("bias_l2", 0.0)};
-    d->activity_penalty = {cfg.number("activity_l1", 0.0), cfg.number("activity_l2", 0.0)};
-    d->kernel_constraint = constraint(cfg, "kernel_constraint");
-    d->bias_constraint = constraint(cfg, "bias_constraint");
+    d->w = WeightOptions::read(cfg);
     d->in = in;
     d->out = in.with_last(units);
     return d;
@@ -104,21 +100,16 @@ class Dense : public Layer<T> {
     if (din) gemm_nt<T>(din, dz, W, m, k, n, T(1), T(0), c.threads);
   }
 
-  bool has_penalties() const override { return kernel_penalty.active() || bias_penalty.active(); }
+  bool has_penalties() const override { return w.has_penalties(); }
   double add_penalties(const T* params, T* grads, double scale) const override {
-    double total = add_penalty(kernel_penalty, params + kernel_off(), grads + kernel_off(),
-                               n_in() * n_out(), scale);
-    if (use_bias)
-      total += add_penalty(bias_penalty, params + bias_off(), grads + bias_off(), n_out(), scale);
-    return total;
+    return w.add_penalties(params, grads, scale, kernel_off(), use_bias ? bias_off() : -1, n_in(), n_out());
   }
   void apply_constraints(T* params) const override {
-    constrain(kernel_constraint, params + kernel_off(), n_in(), n_out());
-    if (use_bias) constrain(bias_constraint, params + bias_off(), 1, n_out());
+    w.apply_constraints(params, kernel_off(), use_bias ? bias_off() : -1, n_in(), n_out());
   }
-  bool has_activity() const override { return activity_penalty.active(); }
+  bool has_activity() const override { return w.activity_penalty.active(); }
   double activity(const T* y, T* dy, int64_t rows) const override {
-    return activity_loss(activity_penalty, y, dy, rows * this->out.size());
+    return activity_loss(w.activity_penalty, y, dy, rows * this->out.size());
   }
 
  private:
@@ -126,17 +117,6 @@ class Dense : public Layer<T> {
   int64_t n_out() const { return this->out.last(); }
   int64_t kernel_off() const { return this->off[0]; }
   int64_t bias_off() const { return this->off[1]; }
-
-  static Constraint constraint(LayerConfig& cfg, const std::string& which) {
-    Constraint k;
-    const std::string name = cfg.text(which, "");
-    if (name == "max_norm") k.kind = Constraint::MaxNorm;
-    else if (name == "non_neg") k.kind = Constraint::NonNeg;
-    else if (name == "unit_norm") k.kind = Constraint::UnitNorm;
-    else if (!name.empty()) throw std::invalid_argument("unknown constraint '" + name + "'");
-    k.max_value = cfg.number(which + "_max_value", 2.0);
-    return k;
-  }
 };
 
 }  // namespace nc

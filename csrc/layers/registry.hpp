@@ -10,10 +10,12 @@
 
 #include "activation.hpp"
 #include "config.hpp"
+#include "conv.hpp"
 #include "dense.hpp"
 #include "layer.hpp"
 #include "noise.hpp"
 #include "normalization.hpp"
+#include "pooling.hpp"
 #include "reshape.hpp"
 
 namespace nc {
@@ -32,6 +34,22 @@ const std::map<std::string, LayerFactory<T>>& layer_registry() {
       {"layer_normalization", &LayerNormalization<T>::make},
       {"flatten", &Reshape<T>::make_flatten},
       {"reshape", &Reshape<T>::make},
+      {"conv1d", &Conv<T>::make1d},
+      {"conv2d", &Conv<T>::make2d},
+      {"max_pooling1d", &Pooling<T>::template make<1, true>},
+      {"max_pooling2d", &Pooling<T>::template make<2, true>},
+      {"average_pooling1d", &Pooling<T>::template make<1, false>},
+      {"average_pooling2d", &Pooling<T>::template make<2, false>},
+      {"global_max_pooling1d", &GlobalPooling<T>::template make<1, true>},
+      {"global_max_pooling2d", &GlobalPooling<T>::template make<2, true>},
+      {"global_average_pooling1d", &GlobalPooling<T>::template make<1, false>},
+      {"global_average_pooling2d", &GlobalPooling<T>::template make<2, false>},
+      {"zero_padding1d", &PixelMapLayer<T>::template make<1, PixelMapLayer<T>::Pad>},
+      {"zero_padding2d", &PixelMapLayer<T>::template make<2, PixelMapLayer<T>::Pad>},
+      {"cropping1d", &PixelMapLayer<T>::template make<1, PixelMapLayer<T>::Crop>},
+      {"cropping2d", &PixelMapLayer<T>::template make<2, PixelMapLayer<T>::Crop>},
+      {"up_sampling1d", &PixelMapLayer<T>::template make<1, PixelMapLayer<T>::Up>},
+      {"up_sampling2d", &PixelMapLayer<T>::template make<2, PixelMapLayer<T>::Up>},
   };
   return registry;
 }

@@ -55,7 +55,12 @@ class Network {
     if (spec.layers.empty()) throw std::invalid_argument("the network needs an output layer");
     Shape shape = spec.input;
     for (const LayerConfig& cfg : spec.layers) {
-      layers_.push_back(make_layer<T>(cfg, shape));
+      try {
+        layers_.push_back(make_layer<T>(cfg, shape));
+      } catch (const std::invalid_argument& e) {  // Python names the layer from its index
+        throw std::invalid_argument("layer " + std::to_string(layers_.size()) + " on input " +
+                                    shape.str() + ": " + e.what());
+      }
       shape = layers_.back()->out;
       shape.check_positive("the output of layer '" + cfg.type + "'");
     }

@@ -352,7 +352,7 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, \*sample_shape)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, d1, ..., dk)
             Rows of features, or samples of any shape (images, sequences)
             when the first layer takes it (``Flatten()``, or a Dense layer,
             which acts on the last axis); sparse X is 2-d.
@@ -381,7 +381,7 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, \*sample_shape)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, d1, ..., dk)
             Rows of features, or samples of any shape (images, sequences)
             when the first layer takes it (``Flatten()``, or a Dense layer,
             which acts on the last axis); sparse X is 2-d.
@@ -556,7 +556,7 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, \*sample_shape)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, d1, ..., dk)
             Rows of features, or samples of any shape (images, sequences)
             when the first layer takes it (``Flatten()``, or a Dense layer,
             which acts on the last axis); sparse X is 2-d.
@@ -581,7 +581,7 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, \*sample_shape)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, d1, ..., dk)
             Rows of features, or samples of any shape (images, sequences)
             when the first layer takes it (``Flatten()``, or a Dense layer,
             which acts on the last axis); sparse X is 2-d.
