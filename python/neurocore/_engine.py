@@ -17,6 +17,7 @@ top of this module; the estimators sit on both.
 
 import math
 import os
+import re
 import time
 
 import joblib
@@ -168,8 +169,16 @@ class Network:
                 self.core_to_layer.append(i)
         if not core_specs:
             raise ValueError("the model has no layers")
-        self.core = _core.Network(self.input_shape, core_specs, self.loss_name, self.dtype.name,
-                                  from_logits=self.from_logits, delta=self.delta)
+        try:
+            self.core = _core.Network(self.input_shape, core_specs, self.loss_name, self.dtype.name,
+                                      from_logits=self.from_logits, delta=self.delta)
+        except ValueError as e:  # "layer <core index> on input <shape>: ...": name the layer
+            found = re.match(r"layer (\d+) (on input .*)", str(e), re.S)
+            if not found or int(found[1]) >= len(self.core_to_layer):
+                raise
+            layer = self.layers[self.core_to_layer[int(found[1])]]
+            name = layer["type"] if isinstance(layer, dict) else f"{layer.name!r} ({type(layer).__name__})"
+            raise ValueError(f"layer {name} {found[2]}") from None
         self.variables = self.core.variables()
         core_shapes = self.core.layer_shapes()
         # each layer's per-sample output shape: that of its last core layer (an

@@ -10,9 +10,14 @@ from . import _config
 
 
 def _fans(shape):
+    """Keras's (fan_in, fan_out): a convolution kernel (..., c_in, c_out) counts
+    its receptive field, prod(shape[:-2]), in both."""
     if len(shape) == 1:
         return shape[0], shape[0]
-    return shape[0], shape[1]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    field = int(np.prod(shape[:-2]))
+    return shape[-2] * field, shape[-1] * field
 
 
 class Initializer:
