@@ -32,6 +32,7 @@ for _k, _v in PEER_ISA_CAPS.get(os.environ.get("NEUROCORE_ISA", ""), {}).items()
 import numpy as np  # noqa: E402
 
 import neurocore as nc  # first: it sets the OpenMP wait policy before libgomp loads
+import convnets  # noqa: E402  (bench/convnets.py: the convolutional workloads)
 
 from sklearn import neural_network as sk  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
@@ -338,6 +339,22 @@ def run(full=False, threads_list=None, libraries=None):
                         results["predict"].append(dict(library="onnxruntime", threads=t,
                                                        one_row_us=one * 1e6,
                                                        rows_per_second=10000 / many))
+                del model
+                gc.collect()
+    for w in convnets.workloads(full):
+        X_tr, X_te, y_tr, y_te = w["data"]()
+        flops = convnets.training_flops(w, X_tr.shape[0])
+        for t in threads_list:
+            for name, Fit in convnets.libraries():
+                if libraries is not None and name not in libraries:
+                    continue
+                seconds, mem, model = measure(lambda: Fit(w, t).fit(X_tr, y_tr), 1)
+                gflops = flops / seconds / 1e9
+                results["fits"].append(dict(
+                    workload=w["name"], library=name, threads=t, seconds=seconds,
+                    gflops=gflops, fraction_of_peak=gflops / results["gemm_peak_gflops"][t],
+                    peak_memory_mib=mem, dataset_mib=X_tr.nbytes / 2**20,
+                    score=model.score(X_te, y_te)))
                 del model
                 gc.collect()
     # the machine is shared: measure the peak again after the workloads, keep the
