@@ -47,12 +47,20 @@ void im2col(T* col, const T* x, int64_t rows, const Image& in, const Window& win
         for (int64_t j = 0; j < win.kw; ++j) {
           const int64_t iw = ow * win.sw - win.left + j * win.dw;
           const int64_t tap = (i * win.kw + j) * cg;
+          // plain loops, not memcpy: a window's run is cg values, often 1 to 3
+          // (a first layer's channels), where a call per run cost more than the GEMM
           if (ih < 0 || ih >= in.h || iw < 0 || iw >= in.w) {
-            for (int64_t g = 0; g < groups; ++g) std::memset(dst + g * kg + tap, 0, sizeof(T) * cg);
+            for (int64_t g = 0; g < groups; ++g) {
+              T* d = dst + g * kg + tap;
+              for (int64_t ch = 0; ch < cg; ++ch) d[ch] = T(0);
+            }
           } else {
             const T* src = xs + (ih * in.w + iw) * in.c;
-            for (int64_t g = 0; g < groups; ++g)
-              std::memcpy(dst + g * kg + tap, src + g * cg, sizeof(T) * cg);
+            for (int64_t g = 0; g < groups; ++g) {
+              T* d = dst + g * kg + tap;
+              const T* sg = src + g * cg;
+              for (int64_t ch = 0; ch < cg; ++ch) d[ch] = sg[ch];
+            }
           }
         }
       }
@@ -94,8 +102,9 @@ void col2im(T* dx, const T* dcol, int64_t rows, const Image& in, const Window& w
 
 // Pooling over windows (dilation 1), per channel. Max: positions outside the
 // image never win; `arg` (rows, oh, ow, c), unless null, records each output's
-// winning tap (i * kw + j) for backward: the first maximum in row-major window
-// order (a tie sends the whole gradient to the first of the equal values).
+// winning pixel (ih * w + iw, exact in float32 up to 2^24 pixels) for
+// backward: the first maximum in row-major window order (a tie sends the whole
+// gradient to the first of the equal values).
 // Average: over the positions inside the image only (Keras's "same" pooling).
 template <class T>
 void pool_forward(T* y, T* arg, const T* x, int64_t rows, const Image& in, const Window& win,
@@ -117,13 +126,15 @@ void pool_forward(T* y, T* arg, const T* x, int64_t rows, const Image& in, const
         if (iw < 0 || iw >= in.w) continue;
         const T* v = xs + (ih * in.w + iw) * C;
         ++count;
-        if (max) {
-          const T tap = T(i * win.kw + j);
-          for (int64_t ch = 0; ch < C; ++ch)
-            if (v[ch] > out[ch]) {
-              out[ch] = v[ch];
-              if (a) a[ch] = tap;
-            }
+        if (max && a) {
+          const T pix = T(ih * in.w + iw);
+          for (int64_t ch = 0; ch < C; ++ch) {
+            const bool wins = v[ch] > out[ch];
+            out[ch] = wins ? v[ch] : out[ch];
+            a[ch] = wins ? pix : a[ch];
+          }
+        } else if (max) {
+          for (int64_t ch = 0; ch < C; ++ch) out[ch] = v[ch] > out[ch] ? v[ch] : out[ch];
         } else {
           for (int64_t ch = 0; ch < C; ++ch) out[ch] += v[ch];
         }
@@ -150,12 +161,7 @@ void pool_backward(T* dx, const T* dy, const T* arg, int64_t rows, const Image& 
       const T* g = dy + r * C;
       if (max) {
         const T* a = arg + r * C;
-        for (int64_t ch = 0; ch < C; ++ch) {
-          const int64_t tap = int64_t(a[ch]);
-          const int64_t ih = oh * win.sh - win.top + tap / win.kw;
-          const int64_t iw = ow * win.sw - win.left + tap % win.kw;
-          xs[(ih * in.w + iw) * C + ch] += g[ch];
-        }
+        for (int64_t ch = 0; ch < C; ++ch) xs[int64_t(a[ch]) * C + ch] += g[ch];
         continue;
       }
       const int64_t i0 = std::max<int64_t>(0, win.top - oh * win.sh);
@@ -248,8 +254,12 @@ void map_forward(T* y, const T* x, int64_t rows, const Image& in, const PixelMap
     T* dst = y + n * out_size + oh * m.ow * C;
     for (int64_t ow = 0; ow < m.ow; ++ow, dst += C) {
       const int64_t iw = m.src_w(ow, in.w);
-      if (ih < 0 || iw < 0) std::memset(dst, 0, sizeof(T) * C);
-      else std::memcpy(dst, x + n * in.size() + (ih * in.w + iw) * C, sizeof(T) * C);
+      if (ih < 0 || iw < 0) {
+        for (int64_t ch = 0; ch < C; ++ch) dst[ch] = T(0);
+      } else {
+        const T* src = x + n * in.size() + (ih * in.w + iw) * C;
+        for (int64_t ch = 0; ch < C; ++ch) dst[ch] = src[ch];
+      }
     }
   });
 }

@@ -131,6 +131,14 @@ class Network {
     return s;
   }
 
+  // Bytes of workspace a row needs: its input, every layer's output and cache.
+  int64_t workspace_per_row(bool training) const {
+    int64_t values = n_in() + n_out();
+    for (const auto& layer : layers_)
+      values += (layer->aliases_input() ? 0 : layer->out.size()) + layer->cache_per_row(training);
+    return std::max<int64_t>(1, values * int64_t(sizeof(T)));
+  }
+
   // Sizes the workspace for `rows` rows (once: it only grows).
   void reserve(Workspace<T>& ws, int64_t rows, bool training) const {
     if (ws.cap >= rows && (ws.training || !training)) return;
@@ -279,7 +287,10 @@ class Network {
   // Safe to call concurrently on one network.
   void predict(const T* params, const T* state, const InputView<T>& X, T* out,
                int threads) const {
-    const int64_t chunk = 512;
+    // up to 512 rows a chunk, fewer when a row's workspace is large (an image
+    // network's im2col matrices): a few MiB stay in cache and are not paged in
+    // afresh on every call. Rows are independent, so results are the same.
+    const int64_t chunk = std::clamp<int64_t>(int64_t(4 << 20) / workspace_per_row(false), 8, 512);
     const int64_t chunks = (X.n_rows + chunk - 1) / chunk;
     const int outer = int(std::min<int64_t>(threads, chunks));
     auto run = [&](int64_t first, int64_t step, int inner) {
