@@ -76,3 +76,20 @@ def make_network(n_in, units, hidden, loss, dtype="float64", **act_params):
         for i, (u, n) in enumerate(zip(units, names))
     ]
     return _core.Network(n_in, layers, loss, dtype)
+
+
+def check_objective_gradient(net, p, X, Y, seed=3):
+    """The C++ objective's gradient at p equals central differences (float64)."""
+    import numpy as np
+
+    def obj(q):
+        g = np.empty_like(q)
+        return net.objective(q, X, Y, None, 0.0, 1.0, g, 1, seed)[0], g
+
+    _, grad = obj(p)
+    num = np.empty_like(p)
+    for i in range(p.size):
+        d = np.zeros_like(p)
+        d[i] = 1e-6
+        num[i] = (obj(p + d)[0] - obj(p - d)[0]) / 2e-6
+    np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-8)

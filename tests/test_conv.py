@@ -4,6 +4,7 @@ PyTorch when installed), with central-difference gradient checks in float64."""
 
 import numpy as np
 import pytest
+from conftest import check_objective_gradient
 
 from neurocore import _core
 from neurocore._activations import activation_spec
@@ -201,17 +202,7 @@ def test_gradients(name):
     Y = rng.normal(size=(4, 2))
     p = rng.uniform(-0.7, 0.7, net.n_params)
 
-    def obj(q):
-        g = np.empty_like(q)
-        return net.objective(q, X, Y, None, 0.0, 1.0, g, 1, 3)[0], g
-
-    _, grad = obj(p)
-    num = np.empty_like(p)
-    for i in range(p.size):
-        d = np.zeros_like(p)
-        d[i] = 1e-6
-        num[i] = (obj(p + d)[0] - obj(p - d)[0]) / 2e-6
-    np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-8)
+    check_objective_gradient(net, p, X, Y)
 
 
 @pytest.mark.parametrize("shape, layer, message", [

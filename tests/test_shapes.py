@@ -5,6 +5,7 @@ through the Keras facade."""
 
 import numpy as np
 import pytest
+from conftest import check_objective_gradient
 
 from neurocore import _core
 from neurocore._activations import activation_spec
@@ -111,17 +112,7 @@ def test_gradients_on_sequence_shaped_input(name):
         if v["name"] == "gamma":
             p[v["offset"]:v["offset"] + v["shape"][0]] += 1.0
 
-    def obj(q):
-        g = np.empty_like(q)
-        return net.objective(q, X, Y, None, 0.0, 1.0, g, 1, 3)[0], g
-
-    _, grad = obj(p)
-    num = np.empty_like(p)
-    for i in range(p.size):
-        d = np.zeros_like(p)
-        d[i] = 1e-6
-        num[i] = (obj(p + d)[0] - obj(p - d)[0]) / 2e-6
-    np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-8)
+    check_objective_gradient(net, p, X, Y)
 
 
 def test_batch_normalization_is_per_channel_on_nd_input():

@@ -197,60 +197,60 @@ def _before_after(value, rank, what):
     return tuple(tuple(p) for p in pairs) if rank == 2 else tuple(pairs[0]), flat
 
 
-class ZeroPadding1D(Layer):
-    """Zeros before and after the steps: ``padding`` int or (before, after)."""
+class _Edges(Layer):
+    """ZeroPadding and Cropping: amounts before and after each spatial axis."""
 
-    _prefix = "zero_padding1d"
+    _rank = 2
+    _arg = "padding"
 
-    def __init__(self, padding=1, data_format=None, **kwargs):
+    def __init__(self, amounts, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.padding, self._flat = _before_after(padding, 1, "ZeroPadding1D: padding")
+        value, self._flat = _before_after(amounts, self._rank, f"{type(self).__name__}: {self._arg}")
+        setattr(self, self._arg, value)
         self.data_format = _channels_last(self, data_format)
 
     def _core_specs(self):
-        return [{"type": "zero_padding1d", "padding": self._flat}]
+        return [{"type": self._prefix, self._arg: self._flat}]
 
 
-class ZeroPadding2D(Layer):
+class ZeroPadding1D(_Edges):
+    """Zeros before and after the steps: ``padding`` int or (before, after)."""
+
+    _prefix = "zero_padding1d"
+    _rank = 1
+
+    def __init__(self, padding=1, data_format=None, **kwargs):
+        super().__init__(padding, data_format, **kwargs)
+
+
+class ZeroPadding2D(_Edges):
     """Zero rows and columns around each image: ``padding`` int, (h, w) or ((top, bottom), (left, right))."""
 
     _prefix = "zero_padding2d"
 
     def __init__(self, padding=(1, 1), data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self.padding, self._flat = _before_after(padding, 2, "ZeroPadding2D: padding")
-        self.data_format = _channels_last(self, data_format)
-
-    def _core_specs(self):
-        return [{"type": "zero_padding2d", "padding": self._flat}]
+        super().__init__(padding, data_format, **kwargs)
 
 
-class Cropping1D(Layer):
+class Cropping1D(_Edges):
     """Drops steps at the start and end: ``cropping`` int or (before, after)."""
 
     _prefix = "cropping1d"
+    _rank = 1
+    _arg = "cropping"
 
     def __init__(self, cropping=(1, 1), data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self.cropping, self._flat = _before_after(cropping, 1, "Cropping1D: cropping")
-        self.data_format = _channels_last(self, data_format)
-
-    def _core_specs(self):
-        return [{"type": "cropping1d", "cropping": self._flat}]
+        super().__init__(cropping, data_format, **kwargs)
 
 
-class Cropping2D(Layer):
+class Cropping2D(_Edges):
     """Drops rows and columns at the edges: ``cropping`` int, (h, w) or ((top, bottom), (left, right))."""
 
     _prefix = "cropping2d"
+    _arg = "cropping"
 
     def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self.cropping, self._flat = _before_after(cropping, 2, "Cropping2D: cropping")
-        self.data_format = _channels_last(self, data_format)
-
-    def _core_specs(self):
-        return [{"type": "cropping2d", "cropping": self._flat}]
+        super().__init__(cropping, data_format, **kwargs)
 
 
 class UpSampling1D(Layer):
