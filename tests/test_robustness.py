@@ -563,3 +563,30 @@ def test_repeated_fit_predict_does_not_grow_memory(data, name):
         cycle()
     grown = _rss_mib() - start
     assert grown < 4.0, f"{grown:.1f} MiB more after 60 fit/predict cycles"
+
+
+def test_training_flushes_subnormals_only_inside_its_steps():
+    # The C++ steps flush subnormals (as TensorFlow trains); the caller's
+    # thread, its callbacks and predict keep IEEE subnormals.
+    from neurocore.keras import Sequential, callbacks, layers
+
+    tiny = np.float32(1e-39)  # subnormal in float32
+    seen = []
+
+    class Probe(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(float(tiny * np.float32(1.0)))
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(64, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    model = Sequential([layers.Input(shape=(4,)), layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(X, y, epochs=2, batch_size=16, verbose=0, callbacks=[Probe()])
+    assert seen == [float(tiny)] * 2
+    assert float(tiny * np.float32(1.0)) > 0
+    # predict computes with subnormals, not zeros
+    linear = Sequential([layers.Input(shape=(4,)), layers.Dense(2)])
+    linear.set_weights([np.eye(4, 2, dtype=np.float32), np.zeros(2, np.float32)])
+    Xs = np.full((3, 4), tiny, np.float32)
+    np.testing.assert_array_equal(linear.predict(Xs, verbose=0), Xs[:, :2])

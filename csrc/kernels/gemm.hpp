@@ -58,10 +58,12 @@ void gemm(bool ta, bool tb, T* c, const T* a, const T* b, int64_t m, int64_t n, 
   // (split by rows, each packed all of it: MNIST-shaped training ran 1.7x
   // faster on 2 threads than on 1). Shares are whole 64-column units, so none
   // is narrow enough to change kernel; either split leaves every sum as it is.
+  const FpMode fp = FpMode::current();
   if (big && n >= m && n >= 2 * kColumns * threads) {
     const int64_t units = (n + kColumns - 1) / kColumns;
 #pragma omp parallel num_threads(threads)
     {
+      fp.apply();
       const int t = omp_get_thread_num(), w = omp_get_num_threads();
       const int64_t j0 = std::min(n, units * t / w * kColumns);
       const int64_t j1 = std::min(n, units * (t + 1) / w * kColumns);
@@ -84,6 +86,7 @@ void gemm(bool ta, bool tb, T* c, const T* a, const T* b, int64_t m, int64_t n, 
   const int64_t tiles = (m + kTile - 1) / kTile;
 #pragma omp parallel num_threads(threads)
   {
+    fp.apply();
     const int t = omp_get_thread_num(), w = omp_get_num_threads();
     const int64_t r0 = std::min(m, tiles * t / w * kTile);
     const int64_t r1 = std::min(m, tiles * (t + 1) / w * kTile);

@@ -108,6 +108,10 @@ class Network {
     }
     n_params_ = off;
     n_state_ = state;
+    // backward stops at the lowest layer with trainable variables: below it
+    // no gradient is needed (a first ZeroPadding, a first Conv's input)
+    first_trainable_ = int64_t(layers_.size());
+    for (const auto& v : vars_) first_trainable_ = std::min(first_trainable_, v.layer);
     for (const auto& layer : layers_) has_penalties_ = has_penalties_ || layer->has_penalties();
   }
 
@@ -212,10 +216,11 @@ class Network {
       // Keras 3 adds the activity penalty to the loss undivided, so its
       // gradient joins the error at this layer's output unscaled
       if (layer.has_activity()) ws.activity += layer.activity(ws.outs[l], dz, rows);
+      if (int64_t(l) < first_trainable_) continue;  // nothing below to train
       size_t below = l;  // the nearest layer below with a buffer of its own
       while (below > 0 && layers_[below - 1]->aliases_input()) --below;
       const Batch<T> lin = below == 0 ? in : Batch<T>::of(ws.outs[below - 1]);
-      T* din = below == 0 ? nullptr : other;
+      T* din = int64_t(below) <= first_trainable_ ? nullptr : other;
       layer.backward(c, lin, ws.outs[l], dz, ws.caches[l], din, grads, rows, accumulate);
       std::swap(dz, other);
     }
@@ -313,8 +318,10 @@ class Network {
       return;
     }
     ExceptionCollector errors;
+    const FpMode fp = FpMode::current();
 #pragma omp parallel num_threads(outer)
     {
+      fp.apply();
       const int t = omp_get_thread_num(), w = omp_get_num_threads();
       errors.run([&] { run(t, w, 1); });
     }
@@ -330,6 +337,7 @@ class Network {
   bool has_penalties_ = false;
   Loss fused_kind_ = Loss::SquaredError;
   int64_t n_params_ = 0, n_coefs_ = 0, n_state_ = 0;
+  int64_t first_trainable_ = 0;  // the lowest layer with trainable variables
 };
 
 }  // namespace nc

@@ -133,7 +133,6 @@ class Trainer {
       throw std::invalid_argument("early stopping needs validation samples");
     const int64_t B = std::max<int64_t>(1, std::min(cfg_.batch_size, n));
     const int threads = std::max(1, cfg_.threads);
-    const bool dense = !data.X.sparse();
     const bool identity_rows = !cfg_.shuffle && isIdentity(data.train_idx, n);
     const int64_t P = net_.n_params();
 
@@ -195,8 +194,12 @@ class Trainer {
         const int64_t rows = std::min(B, n - start);
         for (int64_t r = 0; r < rows; ++r)
           rows_idx[size_t(r)] = data.train_idx[sample_idx[size_t(start + r)]];
-        const double batch_loss = step(data, buf, st, ws, grads.data(), rows_idx.data(), rows,
-                                       identity_rows ? rows_idx[0] : -1, train_ctx);
+        double batch_loss;
+        {
+          const FlushSubnormals flush;  // the step only: callbacks see the caller's mode
+          batch_loss = step(data, buf, st, ws, grads.data(), rows_idx.data(), rows,
+                            identity_rows ? rows_idx[0] : -1, train_ctx);
+        }
         finite = std::isfinite(batch_loss);
         accumulated += batch_loss * double(rows);
         if (check_interrupt && clock::now() - last_check > check_every) {
