@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "../core/parallel.hpp"
+#include "../core/simd.hpp"
 
 namespace nc {
 
@@ -33,35 +34,56 @@ struct Window {
 // sample holds, group after group, its window's values in (i, j, channel)
 // order (the kernel's (kh, kw, cg, filters) layout), zero outside the image.
 // x (rows, h, w, c).
+namespace detail {
+
+// d[0, n) = s[0, n), or zeros with s null: the short runs of a window row
+template <class T>
+inline void copy_run(T* __restrict d, const T* __restrict s, int64_t n) {
+  if (s)
+    for (int64_t q = 0; q < n; ++q) d[q] = s[q];
+  else
+    for (int64_t q = 0; q < n; ++q) d[q] = T(0);
+}
+template <class T>
+inline void add_run(T* __restrict d, const T* __restrict s, int64_t n) {
+  for (int64_t q = 0; q < n; ++q) d[q] += s[q];
+}
+
+}  // namespace detail
+
+// col (rows * oh * ow, groups * kh * kw * cg), cg = c / groups: row p of a
+// sample holds, group after group, its window's values in (i, j, channel)
+// order (the kernel's (kh, kw, cg, filters) layout), zero outside the image.
+// x (rows, h, w, c). Without groups or dilation a window row is kw * c
+// consecutive input values: one copy per window row (a call or a loop per
+// pixel cost more than the first layer's GEMM).
 template <class T>
 void im2col(T* col, const T* x, int64_t rows, const Image& in, const Window& win, int64_t groups,
             int threads) {
   const int64_t cg = in.c / groups, kg = win.taps() * cg, K = groups * kg;
+  const bool runs = groups == 1 && win.dw == 1;
+  const int64_t run = win.kw * in.c;
   parallel_for(rows * win.oh, rows * win.outputs() * K, threads, [&](int64_t r) {
     const int64_t n = r / win.oh, oh = r % win.oh;
     const T* xs = x + n * in.size();
     T* dst = col + r * win.ow * K;
     for (int64_t ow = 0; ow < win.ow; ++ow, dst += K) {
+      const int64_t iw0 = ow * win.sw - win.left;
+      const bool inside_w = iw0 >= 0 && iw0 + (win.kw - 1) * win.dw < in.w;
       for (int64_t i = 0; i < win.kh; ++i) {
         const int64_t ih = oh * win.sh - win.top + i * win.dh;
+        const bool row_in = ih >= 0 && ih < in.h;
+        if (runs && (inside_w || !row_in)) {
+          detail::copy_run(dst + i * run, row_in ? xs + (ih * in.w + iw0) * in.c : nullptr, run);
+          continue;
+        }
         for (int64_t j = 0; j < win.kw; ++j) {
-          const int64_t iw = ow * win.sw - win.left + j * win.dw;
+          const int64_t iw = iw0 + j * win.dw;
           const int64_t tap = (i * win.kw + j) * cg;
-          // plain loops, not memcpy: a window's run is cg values, often 1 to 3
-          // (a first layer's channels), where a call per run cost more than the GEMM
-          if (ih < 0 || ih >= in.h || iw < 0 || iw >= in.w) {
-            for (int64_t g = 0; g < groups; ++g) {
-              T* d = dst + g * kg + tap;
-              for (int64_t ch = 0; ch < cg; ++ch) d[ch] = T(0);
-            }
-          } else {
-            const T* src = xs + (ih * in.w + iw) * in.c;
-            for (int64_t g = 0; g < groups; ++g) {
-              T* d = dst + g * kg + tap;
-              const T* sg = src + g * cg;
-              for (int64_t ch = 0; ch < cg; ++ch) d[ch] = sg[ch];
-            }
-          }
+          const bool in_image = row_in && iw >= 0 && iw < in.w;
+          const T* src = in_image ? xs + (ih * in.w + iw) * in.c : nullptr;
+          for (int64_t g = 0; g < groups; ++g)
+            detail::copy_run(dst + g * kg + tap, src ? src + g * cg : nullptr, cg);
         }
       }
     }
@@ -74,25 +96,29 @@ template <class T>
 void col2im(T* dx, const T* dcol, int64_t rows, const Image& in, const Window& win, int64_t groups,
             int threads) {
   const int64_t cg = in.c / groups, kg = win.taps() * cg, K = groups * kg;
+  const bool runs = groups == 1 && win.dw == 1;
+  const int64_t run = win.kw * in.c;
   parallel_for(rows, rows * win.outputs() * K, threads, [&](int64_t n) {
     T* xs = dx + n * in.size();
     std::memset(xs, 0, sizeof(T) * in.size());
     const T* src = dcol + n * win.outputs() * K;
     for (int64_t oh = 0; oh < win.oh; ++oh) {
       for (int64_t ow = 0; ow < win.ow; ++ow, src += K) {
+        const int64_t iw0 = ow * win.sw - win.left;
+        const bool inside_w = iw0 >= 0 && iw0 + (win.kw - 1) * win.dw < in.w;
         for (int64_t i = 0; i < win.kh; ++i) {
           const int64_t ih = oh * win.sh - win.top + i * win.dh;
           if (ih < 0 || ih >= in.h) continue;
+          if (runs && inside_w) {
+            detail::add_run(xs + (ih * in.w + iw0) * in.c, src + i * run, run);
+            continue;
+          }
           for (int64_t j = 0; j < win.kw; ++j) {
-            const int64_t iw = ow * win.sw - win.left + j * win.dw;
+            const int64_t iw = iw0 + j * win.dw;
             if (iw < 0 || iw >= in.w) continue;
             T* d = xs + (ih * in.w + iw) * in.c;
             const int64_t tap = (i * win.kw + j) * cg;
-            for (int64_t g = 0; g < groups; ++g) {
-              const T* s = src + g * kg + tap;
-              T* dg = d + g * cg;
-              for (int64_t ch = 0; ch < cg; ++ch) dg[ch] += s[ch];
-            }
+            for (int64_t g = 0; g < groups; ++g) detail::add_run(d + g * cg, src + g * kg + tap, cg);
           }
         }
       }
@@ -106,36 +132,45 @@ void col2im(T* dx, const T* dcol, int64_t rows, const Image& in, const Window& w
 // backward: the first maximum in row-major window order (a tie sends the whole
 // gradient to the first of the equal values).
 // Average: over the positions inside the image only (Keras's "same" pooling).
-template <class T>
-void pool_forward(T* y, T* arg, const T* x, int64_t rows, const Image& in, const Window& win,
-                  bool max, int threads) {
-  const int64_t C = in.c, P = win.outputs();
-  parallel_for(rows * P, rows * P * C * win.taps(), threads, [&](int64_t r) {
-    const int64_t n = r / P, p = r % P, oh = p / win.ow, ow = p % win.ow;
-    const T* xs = x + n * in.size();
-    T* out = y + r * C;
-    T* a = arg ? arg + r * C : nullptr;
+namespace detail {
+
+// One output row (oh) of a sample's pooling: outputs (ow, c) from xs (h, w, c),
+// arg (ow, c) unless null. Compiled per instruction set: its channel loops are
+// selects (a branch on which of two activations is larger is a coin toss the
+// predictor loses: 10 ms a batch of 128 26 x 26 x 32 images, now 0.3).
+NC_ISA_FUNCTION((template <class T>), (<T>), void, pool_row,
+                (T* __restrict out, T* __restrict arg, const T* __restrict xs, const Image& in,
+                 const Window& win, int64_t oh, bool max),
+                (out, arg, xs, in, win, oh, max), {
+  const int64_t C = in.c;
+  for (int64_t ow = 0; ow < win.ow; ++ow, out += C, arg = arg ? arg + C : nullptr) {
     int64_t count = 0;
-    for (int64_t ch = 0; ch < C; ++ch) out[ch] = max ? -std::numeric_limits<T>::infinity() : T(0);
-    if (a) std::fill(a, a + C, T(0));
+    const T start = max ? -std::numeric_limits<T>::infinity() : T(0);
+    for (int64_t ch = 0; ch < C; ++ch) out[ch] = start;
+    if (arg)
+      for (int64_t ch = 0; ch < C; ++ch) arg[ch] = T(0);
     for (int64_t i = 0; i < win.kh; ++i) {
       const int64_t ih = oh * win.sh - win.top + i;
       if (ih < 0 || ih >= in.h) continue;
       for (int64_t j = 0; j < win.kw; ++j) {
         const int64_t iw = ow * win.sw - win.left + j;
         if (iw < 0 || iw >= in.w) continue;
-        const T* v = xs + (ih * in.w + iw) * C;
+        const T* __restrict v = xs + (ih * in.w + iw) * C;
         ++count;
-        if (max && a) {
+        if (max && arg) {
           const T pix = T(ih * in.w + iw);
+_Pragma("omp simd")
           for (int64_t ch = 0; ch < C; ++ch) {
-            const bool wins = v[ch] > out[ch];
-            out[ch] = wins ? v[ch] : out[ch];
-            a[ch] = wins ? pix : a[ch];
+            const T cur = out[ch], val = v[ch];
+            const bool wins = val > cur;
+            out[ch] = wins ? val : cur;
+            arg[ch] = wins ? pix : arg[ch];
           }
         } else if (max) {
+_Pragma("omp simd")
           for (int64_t ch = 0; ch < C; ++ch) out[ch] = v[ch] > out[ch] ? v[ch] : out[ch];
         } else {
+_Pragma("omp simd")
           for (int64_t ch = 0; ch < C; ++ch) out[ch] += v[ch];
         }
       }
@@ -144,6 +179,38 @@ void pool_forward(T* y, T* arg, const T* x, int64_t rows, const Image& in, const
       const T inv = T(1) / T(count);
       for (int64_t ch = 0; ch < C; ++ch) out[ch] *= inv;
     }
+  }
+})
+
+// Max pooling's backward for windows that tile the image (each pixel in one
+// window): every pixel of output row oh's windows gets its window's gradient
+// where it won, else zero, written once (no clearing pass before).
+NC_ISA_FUNCTION((template <class T>), (<T>), void, unpool_tiled_row,
+                (T* __restrict xs, const T* __restrict g, const T* __restrict arg, const Image& in,
+                 const Window& win, int64_t oh),
+                (xs, g, arg, in, win, oh), {
+  const int64_t C = in.c;
+  for (int64_t ow = 0; ow < win.ow; ++ow, g += C, arg += C)
+    for (int64_t i = 0; i < win.kh; ++i)
+      for (int64_t j = 0; j < win.kw; ++j) {
+        const int64_t pix = (oh * win.kh + i) * in.w + ow * win.kw + j;
+        const T fp = T(pix);
+        T* __restrict d = xs + pix * C;
+_Pragma("omp simd")
+        for (int64_t ch = 0; ch < C; ++ch) d[ch] = arg[ch] == fp ? g[ch] : T(0);
+      }
+})
+
+}  // namespace detail
+
+template <class T>
+void pool_forward(T* y, T* arg, const T* x, int64_t rows, const Image& in, const Window& win,
+                  bool max, int threads) {
+  const int64_t C = in.c, row = win.ow * C;
+  parallel_for(rows * win.oh, rows * win.outputs() * C * win.taps(), threads, [&](int64_t r) {
+    const int64_t n = r / win.oh, oh = r % win.oh;
+    detail::pool_row<T>(y + r * row, arg ? arg + r * row : nullptr, x + n * in.size(), in, win, oh,
+                        max);
   });
 }
 
@@ -153,8 +220,19 @@ template <class T>
 void pool_backward(T* dx, const T* dy, const T* arg, int64_t rows, const Image& in,
                    const Window& win, bool max, int threads) {
   const int64_t C = in.c, P = win.outputs();
+  // windows that tile the image exactly (2 x 2 pooling of an even image): each
+  // pixel is in one window, written once, without clearing dx first
+  const bool tiles = win.sh == win.kh && win.sw == win.kw && win.top == 0 && win.left == 0 &&
+                     win.oh * win.kh == in.h && win.ow * win.kw == in.w;
   parallel_for(rows, rows * P * C * win.taps(), threads, [&](int64_t n) {
     T* xs = dx + n * in.size();
+    if (max && tiles) {
+      for (int64_t oh = 0; oh < win.oh; ++oh) {
+        const int64_t r = (n * win.oh + oh) * win.ow * C;
+        detail::unpool_tiled_row<T>(xs, dy + r, arg + r, in, win, oh);
+      }
+      return;
+    }
     std::memset(xs, 0, sizeof(T) * in.size());
     for (int64_t p = 0; p < P; ++p) {
       const int64_t oh = p / win.ow, ow = p % win.ow, r = n * P + p;
@@ -249,17 +327,24 @@ struct PixelMap {
 template <class T>
 void map_forward(T* y, const T* x, int64_t rows, const Image& in, const PixelMap& m, int threads) {
   const int64_t C = in.c, out_size = m.oh * m.ow * C;
+  const bool shift_only = m.up_w == 1;  // padding, cropping: one run of input pixels per row
   parallel_for(rows * m.oh, rows * out_size, threads, [&](int64_t r) {
     const int64_t n = r / m.oh, oh = r % m.oh, ih = m.src_h(oh, in.h);
     T* dst = y + n * out_size + oh * m.ow * C;
+    if (shift_only) {
+      // output columns [o0, o1) read input columns from o0 - shift_w on
+      const int64_t o0 = ih < 0 ? 0 : std::clamp<int64_t>(m.shift_w, 0, m.ow);
+      const int64_t o1 = ih < 0 ? 0 : std::clamp<int64_t>(in.w + m.shift_w, o0, m.ow);
+      detail::copy_run<T>(dst, nullptr, o0 * C);
+      if (o1 > o0)
+        detail::copy_run(dst + o0 * C, x + n * in.size() + (ih * in.w + o0 - m.shift_w) * C,
+                         (o1 - o0) * C);
+      detail::copy_run<T>(dst + o1 * C, nullptr, (m.ow - o1) * C);
+      return;
+    }
     for (int64_t ow = 0; ow < m.ow; ++ow, dst += C) {
       const int64_t iw = m.src_w(ow, in.w);
-      if (ih < 0 || iw < 0) {
-        for (int64_t ch = 0; ch < C; ++ch) dst[ch] = T(0);
-      } else {
-        const T* src = x + n * in.size() + (ih * in.w + iw) * C;
-        for (int64_t ch = 0; ch < C; ++ch) dst[ch] = src[ch];
-      }
+      detail::copy_run(dst, ih < 0 || iw < 0 ? nullptr : x + n * in.size() + (ih * in.w + iw) * C, C);
     }
   });
 }
@@ -270,17 +355,24 @@ template <class T>
 void map_backward(T* dx, const T* dy, int64_t rows, const Image& in, const PixelMap& m,
                   int threads) {
   const int64_t C = in.c, out_size = m.oh * m.ow * C;
+  const bool shift_only = m.up_w == 1 && m.up_h == 1;
   parallel_for(rows, rows * out_size, threads, [&](int64_t n) {
     T* xs = dx + n * in.size();
     std::memset(xs, 0, sizeof(T) * in.size());
     const T* src = dy + n * out_size;
-    for (int64_t oh = 0; oh < m.oh; ++oh) {
+    for (int64_t oh = 0; oh < m.oh; ++oh, src += m.ow * C) {
       const int64_t ih = m.src_h(oh, in.h);
-      for (int64_t ow = 0; ow < m.ow; ++ow, src += C) {
+      if (ih < 0) continue;
+      if (shift_only) {  // each input pixel read by at most one output pixel
+        const int64_t o0 = std::clamp<int64_t>(m.shift_w, 0, m.ow);
+        const int64_t o1 = std::clamp<int64_t>(in.w + m.shift_w, o0, m.ow);
+        if (o1 > o0)
+          detail::copy_run(xs + (ih * in.w + o0 - m.shift_w) * C, src + o0 * C, (o1 - o0) * C);
+        continue;
+      }
+      for (int64_t ow = 0; ow < m.ow; ++ow) {
         const int64_t iw = m.src_w(ow, in.w);
-        if (ih < 0 || iw < 0) continue;
-        T* d = xs + (ih * in.w + iw) * C;
-        for (int64_t ch = 0; ch < C; ++ch) d[ch] += src[ch];
+        if (iw >= 0) detail::add_run(xs + (ih * in.w + iw) * C, src + ow * C, C);
       }
     }
   });

@@ -186,8 +186,12 @@ class Conv : public Layer<T> {
                 T* din, T* grads, int64_t rows, bool accumulate) const override {
     const int64_t m = rows * win.outputs(), K = fan_in(), F = filters;
     const int64_t kg = K / groups, fg = F / groups;
-    if (!fused_output)
-      activation_backward(dout, out, keep_per_row(true) ? cache : nullptr, m, F, act, c.threads);
+    const ActSpec a = fused_output ? ActSpec{} : act;
+    const T* x_act = keep_per_row(true) ? cache : nullptr;
+    if (use_bias)
+      activation_backward_sums(dout, out, x_act, m, F, a, grads + this->off[1], accumulate, c.threads);
+    else
+      activation_backward(dout, out, x_act, m, F, a, c.threads);
     const T* W = c.params + this->off[0];
     T* dW = grads + this->off[0];
     // the im2col matrix forward left in the cache; backward may overwrite it
@@ -198,7 +202,6 @@ class Conv : public Layer<T> {
     for (int64_t g = 0; g < groups; ++g)
       gemm_strided<T>(true, false, dW + g * fg, F, x + g * kg, K, dout + g * fg, F, kg, fg, m,
                       T(1), beta, c.threads);
-    if (use_bias) column_sums<T>(grads + this->off[1], dout, m, F, accumulate);
     if (!din) return;
     T* dcol = pointwise() ? din : col;
     for (int64_t g = 0; g < groups; ++g)
