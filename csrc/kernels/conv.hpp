@@ -49,44 +49,122 @@ inline void add_run(T* __restrict d, const T* __restrict s, int64_t n) {
   for (int64_t q = 0; q < n; ++q) d[q] += s[q];
 }
 
+// Window row i of outputs [lo, hi) of one output row, all inside the image:
+// output ow's run of `run` values starts at src + ow * step of the input row
+// and at dst + ow * K of the im2col matrix. Copy (to the matrix) or add (back
+// into the image gradient), with the run's length fixed at compile time where
+// it is short (a first layer's 3 or 5 values: a loop of unknown length per
+// run cost 4 ns).
+template <class T, bool Add, int R>
+inline void runs_fixed(T* __restrict img, T* __restrict mat, int64_t lo, int64_t hi, int64_t step,
+                       int64_t K) {
+  for (int64_t ow = lo; ow < hi; ++ow) {
+    T* __restrict x = img + ow * step;
+    T* __restrict c = mat + ow * K;
+    for (int r = 0; r < R; ++r) {
+      if (Add)
+        x[r] += c[r];
+      else
+        c[r] = x[r];
+    }
+  }
+}
+template <class T, bool Add>
+inline void runs(T* img, T* mat, int64_t lo, int64_t hi, int64_t step, int64_t K, int64_t run) {
+  switch (run) {
+    case 1: return runs_fixed<T, Add, 1>(img, mat, lo, hi, step, K);
+    case 2: return runs_fixed<T, Add, 2>(img, mat, lo, hi, step, K);
+    case 3: return runs_fixed<T, Add, 3>(img, mat, lo, hi, step, K);
+    case 4: return runs_fixed<T, Add, 4>(img, mat, lo, hi, step, K);
+    case 5: return runs_fixed<T, Add, 5>(img, mat, lo, hi, step, K);
+    case 6: return runs_fixed<T, Add, 6>(img, mat, lo, hi, step, K);
+    case 7: return runs_fixed<T, Add, 7>(img, mat, lo, hi, step, K);
+    case 8: return runs_fixed<T, Add, 8>(img, mat, lo, hi, step, K);
+    default:
+      for (int64_t ow = lo; ow < hi; ++ow) {
+        if (Add)
+          add_run(img + ow * step, mat + ow * K, run);
+        else
+          copy_run(mat + ow * K, img + ow * step, run);
+      }
+  }
+}
+
+// The outputs [lo, hi) of a row whose windows lie inside the image along w.
+inline void interior(const Window& win, int64_t w, int64_t* lo, int64_t* hi) {
+  const int64_t span = (win.kw - 1) * win.dw;
+  *lo = std::min(win.ow, (win.left + win.sw - 1) / win.sw);  // ow * sw >= left
+  *hi = w - 1 - span + win.left < 0 ? 0 : (w - 1 - span + win.left) / win.sw + 1;
+  *hi = std::max(*lo, std::min(win.ow, *hi));
+}
+
+// Window row i (or every row, i < 0) of the outputs ow of one output row,
+// pixel by pixel: the border outputs and the dilated or grouped windows.
+template <class T, bool Add>
+inline void taps(T* xs, T* dst, const Image& in, const Window& win, int64_t groups, int64_t ih,
+                 int64_t ow, int64_t i) {
+  const int64_t cg = in.c / groups, kg = win.taps() * cg;
+  const int64_t iw0 = ow * win.sw - win.left;
+  for (int64_t j = 0; j < win.kw; ++j) {
+    const int64_t iw = iw0 + j * win.dw;
+    const int64_t tap = (i * win.kw + j) * cg;
+    const bool in_image = ih >= 0 && ih < in.h && iw >= 0 && iw < in.w;
+    if (Add && !in_image) continue;
+    T* px = in_image ? xs + (ih * in.w + iw) * in.c : nullptr;
+    for (int64_t g = 0; g < groups; ++g) {
+      if (Add)
+        add_run(px + g * cg, dst + g * kg + tap, cg);
+      else
+        copy_run(dst + g * kg + tap, px ? px + g * cg : nullptr, cg);
+    }
+  }
+}
+
+// One output row (oh) of a sample: im2col (Add = false: mat from img) or
+// col2im (Add = true: img += mat), window row by window row. For col2im each
+// image element receives its terms in the same order as output pixel by
+// output pixel (for a given output row the window row is fixed).
+template <class T, bool Add>
+void window_row(T* xs, T* mat, const Image& in, const Window& win, int64_t groups, int64_t oh) {
+  const int64_t K = win.taps() * in.c;
+  int64_t lo, hi;
+  interior(win, in.w, &lo, &hi);
+  const bool whole_rows = groups == 1 && win.dw == 1;  // a window row: kw * c consecutive values
+  const int64_t run = win.kw * in.c;
+  for (int64_t i = 0; i < win.kh; ++i) {
+    const int64_t ih = oh * win.sh - win.top + i * win.dh;
+    if (ih < 0 || ih >= in.h) {  // zeros in the matrix, nothing back in the image
+      for (int64_t ow = 0; !Add && ow < win.ow; ++ow) {
+        if (whole_rows)
+          copy_run<T>(mat + ow * K + i * run, nullptr, run);
+        else
+          taps<T, Add>(xs, mat + ow * K, in, win, groups, ih, ow, i);
+      }
+      continue;
+    }
+    for (int64_t ow = 0; ow < (whole_rows ? lo : win.ow); ++ow)
+      taps<T, Add>(xs, mat + ow * K, in, win, groups, ih, ow, i);
+    if (!whole_rows) continue;
+    T* row = xs + (ih * in.w - win.left) * in.c;
+    runs<T, Add>(row, mat + i * run, lo, hi, win.sw * in.c, K, run);
+    for (int64_t ow = hi; ow < win.ow; ++ow) taps<T, Add>(xs, mat + ow * K, in, win, groups, ih, ow, i);
+  }
+}
+
 }  // namespace detail
 
 // col (rows * oh * ow, groups * kh * kw * cg), cg = c / groups: row p of a
 // sample holds, group after group, its window's values in (i, j, channel)
 // order (the kernel's (kh, kw, cg, filters) layout), zero outside the image.
-// x (rows, h, w, c). Without groups or dilation a window row is kw * c
-// consecutive input values: one copy per window row (a call or a loop per
-// pixel cost more than the first layer's GEMM).
+// x (rows, h, w, c).
 template <class T>
 void im2col(T* col, const T* x, int64_t rows, const Image& in, const Window& win, int64_t groups,
             int threads) {
-  const int64_t cg = in.c / groups, kg = win.taps() * cg, K = groups * kg;
-  const bool runs = groups == 1 && win.dw == 1;
-  const int64_t run = win.kw * in.c;
+  const int64_t K = win.taps() * in.c;
   parallel_for(rows * win.oh, rows * win.outputs() * K, threads, [&](int64_t r) {
     const int64_t n = r / win.oh, oh = r % win.oh;
-    const T* xs = x + n * in.size();
-    T* dst = col + r * win.ow * K;
-    for (int64_t ow = 0; ow < win.ow; ++ow, dst += K) {
-      const int64_t iw0 = ow * win.sw - win.left;
-      const bool inside_w = iw0 >= 0 && iw0 + (win.kw - 1) * win.dw < in.w;
-      for (int64_t i = 0; i < win.kh; ++i) {
-        const int64_t ih = oh * win.sh - win.top + i * win.dh;
-        const bool row_in = ih >= 0 && ih < in.h;
-        if (runs && (inside_w || !row_in)) {
-          detail::copy_run(dst + i * run, row_in ? xs + (ih * in.w + iw0) * in.c : nullptr, run);
-          continue;
-        }
-        for (int64_t j = 0; j < win.kw; ++j) {
-          const int64_t iw = iw0 + j * win.dw;
-          const int64_t tap = (i * win.kw + j) * cg;
-          const bool in_image = row_in && iw >= 0 && iw < in.w;
-          const T* src = in_image ? xs + (ih * in.w + iw) * in.c : nullptr;
-          for (int64_t g = 0; g < groups; ++g)
-            detail::copy_run(dst + g * kg + tap, src ? src + g * cg : nullptr, cg);
-        }
-      }
-    }
+    detail::window_row<T, false>(const_cast<T*>(x) + n * in.size(), col + r * win.ow * K, in, win,
+                                 groups, oh);
   });
 }
 
@@ -95,34 +173,13 @@ void im2col(T* col, const T* x, int64_t rows, const Image& in, const Window& win
 template <class T>
 void col2im(T* dx, const T* dcol, int64_t rows, const Image& in, const Window& win, int64_t groups,
             int threads) {
-  const int64_t cg = in.c / groups, kg = win.taps() * cg, K = groups * kg;
-  const bool runs = groups == 1 && win.dw == 1;
-  const int64_t run = win.kw * in.c;
+  const int64_t K = win.taps() * in.c;
   parallel_for(rows, rows * win.outputs() * K, threads, [&](int64_t n) {
     T* xs = dx + n * in.size();
     std::memset(xs, 0, sizeof(T) * in.size());
-    const T* src = dcol + n * win.outputs() * K;
-    for (int64_t oh = 0; oh < win.oh; ++oh) {
-      for (int64_t ow = 0; ow < win.ow; ++ow, src += K) {
-        const int64_t iw0 = ow * win.sw - win.left;
-        const bool inside_w = iw0 >= 0 && iw0 + (win.kw - 1) * win.dw < in.w;
-        for (int64_t i = 0; i < win.kh; ++i) {
-          const int64_t ih = oh * win.sh - win.top + i * win.dh;
-          if (ih < 0 || ih >= in.h) continue;
-          if (runs && inside_w) {
-            detail::add_run(xs + (ih * in.w + iw0) * in.c, src + i * run, run);
-            continue;
-          }
-          for (int64_t j = 0; j < win.kw; ++j) {
-            const int64_t iw = iw0 + j * win.dw;
-            if (iw < 0 || iw >= in.w) continue;
-            T* d = xs + (ih * in.w + iw) * in.c;
-            const int64_t tap = (i * win.kw + j) * cg;
-            for (int64_t g = 0; g < groups; ++g) detail::add_run(d + g * cg, src + g * kg + tap, cg);
-          }
-        }
-      }
-    }
+    for (int64_t oh = 0; oh < win.oh; ++oh)
+      detail::window_row<T, true>(xs, const_cast<T*>(dcol) + (n * win.oh + oh) * win.ow * K, in,
+                                  win, groups, oh);
   });
 }
 

@@ -46,9 +46,23 @@ class Dropout : public Layer<T> {
     }
     if (!c.rng) throw std::logic_error("dropout needs the fit's random stream");
     const T keep = T(1.0 / (1.0 - rate));
-    for (int64_t i = 0; i < n; ++i) {  // serial: one stream, reproducible
-      mask[i] = c.rng->uniform() >= rate ? keep : T(0);
-      out[i] = in.dense[i] * mask[i];
+    // element i is kept when the stream's i-th 53-bit uniform (numpy's
+    // random_sample: (a >> 5) * 2^26 + (b >> 6) over 2^53) is >= rate, that is
+    // when its integer numerator is >= rate * 2^53 (exact: a power of two)
+    const uint64_t threshold = uint64_t(std::ceil(rate * 9007199254740992.0));
+    constexpr int64_t kChunk = 2048;
+    uint32_t words[2 * kChunk];
+    for (int64_t i0 = 0; i0 < n; i0 += kChunk) {  // one stream, in order: reproducible
+      const int64_t len = std::min(kChunk, n - i0);
+      c.rng->fill_u32(words, 2 * len);
+      T* __restrict m = mask + i0;
+      T* __restrict o = out + i0;
+      const T* __restrict x = in.dense + i0;
+      for (int64_t i = 0; i < len; ++i) {
+        const uint64_t u = uint64_t(words[2 * i] >> 5) * 67108864u + (words[2 * i + 1] >> 6);
+        m[i] = u >= threshold ? keep : T(0);
+        o[i] = x[i] * m[i];
+      }
     }
   }
 
