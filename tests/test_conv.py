@@ -205,6 +205,52 @@ def test_gradients(name):
     check_objective_gradient(net, p, X, Y)
 
 
+FUSED = {  # the network's fusions (layers/layer.hpp): zero padding into the conv above it,
+    # a conv's relu derivative into the max pooling above it (tiled and overlapping windows)
+    "pad2d-conv-relu-pool": ((6, 7, 2), [
+        {"type": "zero_padding2d", "padding": [1, 2, 0, 1]},
+        {"type": "conv2d", "filters": 3, "kernel_size": [3, 3], **activation_spec("relu")},
+        {"type": "max_pooling2d", "pool_size": [2, 2]}]),
+    "conv-relu-pool overlapping": ((7, 7, 2), [
+        {"type": "conv2d", "filters": 3, "kernel_size": [2, 2], "padding": "same", **activation_spec("relu")},
+        {"type": "max_pooling2d", "pool_size": [3, 3], "strides": [2, 2], "padding": "same"}]),
+    "pad1d-conv strided": ((9, 1), [
+        {"type": "zero_padding1d", "padding": [1, 1]},
+        {"type": "conv1d", "filters": 4, "kernel_size": [5], "strides": [2], **activation_spec("relu")},
+        {"type": "zero_padding1d", "padding": [2, 0]},
+        {"type": "conv1d", "filters": 2, "kernel_size": [3], "strides": [2], "padding": "same"}]),
+}
+
+
+def _unfused(specs):
+    # an identity activation between every pair of layers blocks each fusion
+    out = []
+    for spec in specs:
+        out += [spec, {"type": "activation", **activation_spec("linear")}]
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(FUSED))
+def test_fusions_change_no_bit_and_pass_the_gradient_check(name):
+    shape, specs = FUSED[name]
+    rng = np.random.RandomState(6)
+    tail = [{"type": "flatten"}, dense(2, "linear")]
+    fused, plain = _net(shape, specs + tail), _net(shape, _unfused(specs) + tail)
+    assert fused.n_params == plain.n_params
+    assert [tuple(s) for s in fused.layer_shapes()] == [tuple(s) for s in plain.layer_shapes()][::2][:len(specs)] + \
+        [tuple(s) for s in plain.layer_shapes()][-2:]
+    X = rng.normal(size=(5, int(np.prod(shape))))
+    Y = rng.normal(size=(5, 2))
+    p = rng.uniform(-0.7, 0.7, fused.n_params)
+    g1, g2 = np.empty_like(p), np.empty_like(p)
+    l1 = fused.objective(p, X, Y, None, 0.0, 1.0, g1, 1, 3)[0]
+    l2 = plain.objective(p, X, Y, None, 0.0, 1.0, g2, 1, 3)[0]
+    assert l1 == l2
+    np.testing.assert_array_equal(g1, g2)
+    np.testing.assert_array_equal(_predict(fused, p, X), _predict(plain, p, X))
+    check_objective_gradient(fused, p, X, Y)
+
+
 @pytest.mark.parametrize("shape, layer, message", [
     ((5, 5, 1), {"type": "conv2d", "filters": 2, "kernel_size": [7, 3]}, "larger than the input"),
     ((5, 5, 1), {"type": "conv2d", "filters": 2, "kernel_size": [3, 3], "strides": [0, 1]}, "strides must be >= 1"),

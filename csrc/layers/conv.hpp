@@ -99,6 +99,7 @@ class Conv : public Layer<T> {
   Image im;
   Window win;
   bool fused_output = false;
+  bool relu_done_above = false;  // the max pooling above applies the relu's derivative
 
   static std::unique_ptr<Layer<T>> make1d(LayerConfig& cfg, const Shape& in) { return make(cfg, in, 1); }
   static std::unique_ptr<Layer<T>> make2d(LayerConfig& cfg, const Shape& in) { return make(cfg, in, 2); }
@@ -159,6 +160,20 @@ class Conv : public Layer<T> {
   double flops_per_row() const override {
     return 2.0 * double(win.outputs()) * double(fan_in() / groups) * double(filters);
   }
+  // zero padding below: read the unpadded image, the window starting that
+  // much further up and left (im2col writes the zeros; the output is the same)
+  bool absorb_padding(const Shape& unpadded, int64_t top, int64_t left) override {
+    const Image u = image_of(unpadded, rank, "Conv");
+    win.top += top;
+    win.left += left;
+    im = u;
+    this->in = unpadded;
+    return true;
+  }
+  bool ends_in_plain_relu() const override {
+    return !fused_output && !w.activity_penalty.active() && act.plain_relu();
+  }
+  void skip_relu_backward() override { relu_done_above = true; }
 
   // The batch runs through im2col and the GEMMs a chunk of samples at a time,
   // so each chunk's im2col matrix is still in the L2 cache when the product
@@ -191,7 +206,7 @@ class Conv : public Layer<T> {
                 T* din, T* grads, int64_t rows, bool accumulate) const override {
     const int64_t P = win.outputs(), K = fan_in(), F = filters;
     const int64_t kg = K / groups, fg = F / groups;
-    const ActSpec a = fused_output ? ActSpec{} : act;
+    const ActSpec a = fused_output || relu_done_above ? ActSpec{} : act;
     const T* x_act = keep_per_row(true) ? cache : nullptr;
     if (use_bias)
       activation_backward_sums(dout, out, x_act, rows * P, F, a, grads + this->off[1], accumulate,

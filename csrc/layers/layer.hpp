@@ -81,6 +81,21 @@ class Layer {
   virtual const ActSpec* fusable_activation() const { return nullptr; }
   virtual void fuse_output() {}
 
+  // Fusions with the layer below, which the network makes once it is built
+  // (layers unaware of them keep the defaults):
+  //  - zero padding below a layer that pads inside its own loops (a
+  //    convolution's im2col): the padding layer becomes an alias of its input
+  //    and the layer above reads the unpadded input, padded (top, left) first;
+  //  - a plain relu below a max pooling: the pooling's backward applies the
+  //    relu's derivative (each window's winner is its output, so the relu
+  //    passed it where the output is > 0) and the layer below skips its pass.
+  virtual bool pads_only(int64_t* top, int64_t* left) const { return false; }
+  virtual void become_alias() {}
+  virtual bool absorb_padding(const Shape& unpadded, int64_t top, int64_t left) { return false; }
+  virtual bool ends_in_plain_relu() const { return false; }
+  virtual void skip_relu_backward() {}
+  virtual bool take_relu_backward() { return false; }
+
   // floating-point operations of forward per sample (a multiply-add is 2);
   // backward costs about twice as much. For benchmarks' fraction of peak.
   virtual double flops_per_row() const { return 0.0; }

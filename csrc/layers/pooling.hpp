@@ -52,17 +52,31 @@ class Pooling : public Layer<T> {
     return l;
   }
 
+  bool relu_below = false;  // backward applies the derivative of a relu below
+
   // max pooling keeps each output's winning tap for backward
   int64_t cache_per_row(bool training) const override {
     return max && training ? this->out.size() : 0;
+  }
+  bool take_relu_backward() override {
+    relu_below = max;
+    return max;
   }
   void forward(const Context<T>& c, const Batch<T>& in, T* out, T* cache,
                int64_t rows) const override {
     pool_forward(out, max && c.training ? cache : nullptr, in.dense, rows, im, win, max, c.threads);
   }
-  void backward(const Context<T>& c, const Batch<T>&, const T*, T* dout, const T* cache, T* din,
-                T*, int64_t rows, bool) const override {
-    if (din) pool_backward(din, dout, cache, rows, im, win, max, c.threads);
+  void backward(const Context<T>& c, const Batch<T>&, const T* out, T* dout, const T* cache,
+                T* din, T*, int64_t rows, bool) const override {
+    if (!din) return;
+    // the relu below passed the winner's gradient where the winner (this
+    // layer's output) is > 0: zero the rest here, on a quarter of the values
+    if (relu_below) {
+      ActSpec relu;
+      relu.kind = Act::Relu;
+      activation_backward<T>(dout, out, nullptr, rows, this->out.size(), relu, c.threads);
+    }
+    pool_backward(din, dout, cache, rows, im, win, max, c.threads);
   }
 };
 
@@ -139,12 +153,22 @@ class PixelMapLayer : public Layer<T> {
                                     in.str());
       m.shift_h = sign * top;
       m.shift_w = sign * left;
+      l->padding = K == Pad;
     }
     l->in = in;
     l->out = image_shape(Rank, m.oh, m.ow, l->im.c);
     return l;
   }
 
+  bool padding = false, absorbed = false;
+
+  bool pads_only(int64_t* top, int64_t* left) const override {
+    *top = map.shift_h;
+    *left = map.shift_w;
+    return padding && !absorbed;
+  }
+  void become_alias() override { absorbed = true; }
+  bool aliases_input() const override { return absorbed; }
   void forward(const Context<T>& c, const Batch<T>& in, T* out, T*, int64_t rows) const override {
     map_forward(out, in.dense, rows, im, map, c.threads);
   }

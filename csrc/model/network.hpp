@@ -64,6 +64,7 @@ class Network {
       shape = layers_.back()->out;
       shape.check_positive("the output of layer '" + cfg.type + "'");
     }
+    fuse_neighbours();
     // the output activation is fused with the loss where the pair is canonical
     // (stable form, error at z = p - y); otherwise the output layer applies its
     // activation and backpropagates the loss's gradient through it
@@ -329,6 +330,20 @@ class Network {
   }
 
  private:
+  // The fusions of the layer contract (layers/layer.hpp), before the loss
+  // fuses the output activation (an output layer keeps its own).
+  void fuse_neighbours() {
+    for (size_t l = 1; l < layers_.size(); ++l) {
+      Layer<T>& below = *layers_[l - 1];
+      Layer<T>& above = *layers_[l];
+      int64_t top = 0, left = 0;
+      if (below.pads_only(&top, &left) && above.absorb_padding(below.in, top, left))
+        below.become_alias();
+      if (below.ends_in_plain_relu() && above.take_relu_backward())
+        below.skip_relu_backward();
+    }
+  }
+
   NetSpec spec_;
   std::vector<std::unique_ptr<Layer<T>>> layers_;
   std::vector<VariableInfo> vars_, state_vars_;
