@@ -21,6 +21,12 @@ namespace detail {
 // took 68 ms at 2 threads and 50 at 1 with the split at 2^16; from 2^22 up
 // (512-row predict chunks, 256-row batches of wide layers) 2 threads gain.
 constexpr int64_t kParallelMinMacs = int64_t(1) << 22;
+// Tall products split from 2^19 multiply-adds when each thread still gets 128
+// rows or more: a 1-D CNN's 500 x 25 x 75 and 1000 x 25 x 75 im2col products
+// (the 2-thread fit 335 -> 302 ms), while a digits fit's 64-row products stay
+// whole (split at 2^19 they took it from 59 to 67 ms).
+constexpr int64_t kParallelMinMacsTall = int64_t(1) << 19;
+constexpr int64_t kParallelTallRows = 128;
 
 // c (m, n) = alpha * op(a) @ op(b) + beta * c, op(a) (m, k), op(b) (k, n): every
 // product, float32 and float64, on the register-tiled kernel of the active
@@ -52,7 +58,9 @@ void gemm(bool ta, bool tb, T* c, const T* a, const T* b, int64_t m, int64_t n, 
   // rows per thread in multiples of the kernels' 6-row tiles (no thread ends
   // on a partial tile); columns in 64-column shares
   constexpr int64_t kTile = 6, kColumns = 64;
-  const bool big = threads > 1 && m * n * k >= kParallelMinMacs;
+  const int64_t macs = m * n * k;
+  const bool big = threads > 1 && (macs >= kParallelMinMacs ||
+                                   (macs >= kParallelMinMacsTall && m >= kParallelTallRows * threads));
   // No more rows than columns (a batch of 256 through a layer of 1024): each
   // thread takes a share of the columns, so it packs only its share of op(B)
   // (split by rows, each packed all of it: MNIST-shaped training ran 1.7x
