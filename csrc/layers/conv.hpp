@@ -227,10 +227,7 @@ class Conv : public Layer<T> {
       if (!pointwise() && q != chunks - 1) im2col(col, x, ns, im, win, groups, c.threads);
       const T* xc = pointwise() ? x : col;
       const T* d = dout + n0 * P * F;
-      const T beta = accumulate || q != chunks - 1 ? T(1) : T(0);
-      for (int64_t g = 0; g < groups; ++g)
-        gemm_strided<T>(true, false, dW + g * fg, F, xc + g * kg, K, d + g * fg, F, kg, fg, m,
-                        T(1), beta, c.threads);
+      weight_gradient(dW, xc, d, m, accumulate || q != chunks - 1, c.threads);
       if (!din) continue;
       T* dx = din + n0 * im.size();
       T* dcol = pointwise() ? dx : col;
@@ -255,6 +252,38 @@ class Conv : public Layer<T> {
   }
 
  private:
+  // dW (+)= col (m, fan_in)^T @ d (m, filters), per group. A small kernel
+  // over many rows (a first layer's 9 x 32 over 30000 pixels) is a product
+  // too short for threads to share: its rows go in fixed segments, each
+  // segment's product on one thread, the partial sums added in order (the
+  // same sums at any thread count).
+  void weight_gradient(T* dW, const T* col, const T* d, int64_t m, bool accumulate,
+                       int threads) const {
+    const int64_t K = fan_in(), F = filters, kg = K / groups, fg = F / groups;
+    constexpr int64_t kSegment = 512;
+    const int64_t segments = (m + kSegment - 1) / kSegment;
+    if (K * F > 8192 || segments < 2) {
+      for (int64_t g = 0; g < groups; ++g)
+        gemm_strided<T>(true, false, dW + g * fg, F, col + g * kg, K, d + g * fg, F, kg, fg, m,
+                        T(1), accumulate ? T(1) : T(0), threads);
+      return;
+    }
+    thread_local std::vector<T> partial;  // grows to the largest call, then stays
+    if (partial.size() < size_t(segments * K * F)) partial.resize(size_t(segments * K * F));
+    T* parts = partial.data();
+    parallel_for(segments, m * (K + F), threads, [&](int64_t s) {
+      const int64_t r0 = s * kSegment, rs = std::min(kSegment, m - r0);
+      for (int64_t g = 0; g < groups; ++g)
+        gemm_strided<T>(true, false, parts + s * K * F + g * fg, F, col + r0 * K + g * kg, K,
+                        d + r0 * F + g * fg, F, kg, fg, rs, T(1), T(0), 1);
+    });
+    if (!accumulate) std::fill(dW, dW + K * F, T(0));
+    for (int64_t s = 0; s < segments; ++s) {
+      const T* __restrict p = parts + s * K * F;
+      for (int64_t i = 0; i < K * F; ++i) dW[i] += p[i];
+    }
+  }
+
   // out (m, filters) = col (m, fan_in) @ kernel per group, with the bias and a
   // plain relu in the product's epilogue when `fused`
   void product(T* out, const T* col, const T* W, int64_t m, const T* bias, const ActSpec& a,
