@@ -249,6 +249,15 @@ def test_fusions_change_no_bit_and_pass_the_gradient_check(name):
     np.testing.assert_array_equal(g1, g2)
     np.testing.assert_array_equal(_predict(fused, p, X), _predict(plain, p, X))
     check_objective_gradient(fused, p, X, Y)
+    # enough rows for several of the convolutions' chunks of samples: a conv
+    # hosting the pooling above takes fewer samples a chunk, so its weight
+    # gradient sums the chunks in other groups (equal to rounding)
+    big = rng.normal(size=(1500, X.shape[1]))
+    yb = rng.normal(size=(1500, 2))
+    assert fused.objective(p, big, yb, None, 0.0, 1.0, g1, 2, 3)[0] == \
+        plain.objective(p, big, yb, None, 0.0, 1.0, g2, 2, 3)[0]
+    np.testing.assert_allclose(g1, g2, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(_predict(fused, p, big, threads=2), _predict(plain, p, big))
 
 
 @pytest.mark.parametrize("shape, layer, message", [

@@ -100,6 +100,7 @@ class Conv : public Layer<T> {
   Window win;
   bool fused_output = false;
   bool relu_done_above = false;  // the max pooling above applies the relu's derivative
+  const Layer<T>* above_ = nullptr;  // the layer above, run inside forward (host)
 
   static std::unique_ptr<Layer<T>> make1d(LayerConfig& cfg, const Shape& in) { return make(cfg, in, 1); }
   static std::unique_ptr<Layer<T>> make2d(LayerConfig& cfg, const Shape& in) { return make(cfg, in, 2); }
@@ -153,7 +154,8 @@ class Conv : public Layer<T> {
   // fixed: the im2col matrix of one chunk of samples (unless pointwise)
   int64_t cache_per_row(bool training) const override { return keep_per_row(training); }
   int64_t cache_fixed(bool training) const override {
-    return pointwise() ? 0 : chunk_samples() * col_per_sample();
+    // a chunk's im2col matrix (and its output, hosting the layer above)
+    return pointwise() ? 0 : chunk_samples() * (col_per_sample() + (above_ ? this->out.size() : 0));
   }
   const ActSpec* fusable_activation() const override { return &act; }
   void fuse_output() override { fused_output = true; }
@@ -174,6 +176,32 @@ class Conv : public Layer<T> {
     return !fused_output && !w.activity_penalty.active() && act.plain_relu();
   }
   void skip_relu_backward() override { relu_done_above = true; }
+  // a pooling above, when backward never reads this layer's output (no
+  // activation derivative left to apply here, no activity penalty) and the
+  // activation is in the product's epilogue
+  bool host(const Layer<T>* above) override {
+    const bool plain = act.kind == Act::Identity || (act.plain_relu() && relu_done_above);
+    if (!plain || w.activity_penalty.active() || fused_output || groups != 1 || pointwise())
+      return false;
+    above_ = above;
+    return true;
+  }
+  void forward_hosting(const Context<T>& c, const Batch<T>& in, T* cache, T* above_out,
+                       T* above_cache, int64_t rows) const override {
+    const T* W = c.params + this->off[0];
+    const T* bias = use_bias ? c.params + this->off[1] : nullptr;
+    const int64_t P = win.outputs(), F = filters, S = chunk_samples();
+    T* col = cache;
+    T* y = cache + S * col_per_sample();  // a chunk of this layer's output
+    const int64_t above_out_row = above_->out.size(), above_cache_row = above_->cache_per_row(c.training);
+    for (int64_t n0 = 0; n0 < rows; n0 += S) {
+      const int64_t ns = std::min(S, rows - n0);
+      im2col(col, in.dense + n0 * im.size(), ns, im, win, groups, c.threads);
+      product(y, col, W, ns * P, bias, act, true, c.threads);
+      above_->forward(c, Batch<T>::of(y), above_out + n0 * above_out_row,
+                      above_cache ? above_cache + n0 * above_cache_row : nullptr, ns);
+    }
+  }
 
   // The batch runs through im2col and the GEMMs a chunk of samples at a time,
   // so each chunk's im2col matrix is still in the L2 cache when the product
@@ -302,7 +330,8 @@ class Conv : public Layer<T> {
   // samples per chunk: an im2col matrix of about kChunkBytes
   int64_t chunk_samples() const {
     constexpr int64_t kChunkBytes = int64_t(1) << 20;
-    return std::max<int64_t>(1, kChunkBytes / (col_per_sample() * int64_t(sizeof(T))));
+    const int64_t per_sample = col_per_sample() + (above_ ? this->out.size() : 0);
+    return std::max<int64_t>(1, kChunkBytes / (per_sample * int64_t(sizeof(T))));
   }
   // a row of the im2col matrix: every group's window
   int64_t fan_in() const { return win.taps() * im.c; }

@@ -95,6 +95,15 @@ class Layer {
   virtual bool ends_in_plain_relu() const { return false; }
   virtual void skip_relu_backward() {}
   virtual bool take_relu_backward() { return false; }
+  //  - a pooling above a convolution whose backward does not read its own
+  //    output runs inside the convolution's forward, a chunk of samples at a
+  //    time, on the chunk's output while it is in cache: the convolution's
+  //    whole output is never written. The network then calls forward_hosting
+  //    with the pooling's output and cache instead of the two forwards.
+  virtual bool hostable() const { return false; }
+  virtual bool host(const Layer* above) { return false; }
+  virtual void forward_hosting(const Context<T>& c, const Batch<T>& in, T* cache, T* above_out,
+                               T* above_cache, int64_t rows) const {}
 
   // floating-point operations of forward per sample (a multiply-add is 2);
   // backward costs about twice as much. For benchmarks' fraction of peak.

@@ -58,6 +58,7 @@ class Pooling : public Layer<T> {
   int64_t cache_per_row(bool training) const override {
     return max && training ? this->out.size() : 0;
   }
+  bool hostable() const override { return true; }
   bool take_relu_backward() override {
     relu_below = max;
     return max;

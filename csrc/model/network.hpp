@@ -188,6 +188,11 @@ class Network {
         ws.outs[l] = const_cast<T*>(cur.dense);  // read only: a new shape over the same rows
         continue;
       }
+      if (hosts_[l]) {  // the layer above runs inside this one's forward
+        layer.forward_hosting(c, cur, ws.caches[l], ws.outs[l + 1], ws.caches[l + 1], rows);
+        cur = Batch<T>::of(ws.outs[++l]);
+        continue;
+      }
       layer.forward(c, cur, ws.outs[l], ws.caches[l], rows);
       cur = Batch<T>::of(ws.outs[l]);
     }
@@ -342,6 +347,10 @@ class Network {
       if (below.ends_in_plain_relu() && above.take_relu_backward())
         below.skip_relu_backward();
     }
+    hosts_.assign(layers_.size(), false);
+    for (size_t l = 0; l + 1 < layers_.size(); ++l)
+      if (layers_[l + 1]->hostable() && layers_[l]->host(layers_[l + 1].get()))
+        hosts_[l] = true;
   }
 
   NetSpec spec_;
@@ -353,6 +362,7 @@ class Network {
   Loss fused_kind_ = Loss::SquaredError;
   int64_t n_params_ = 0, n_coefs_ = 0, n_state_ = 0;
   int64_t first_trainable_ = 0;  // the lowest layer with trainable variables
+  std::vector<bool> hosts_;      // hosts_[l]: layer l runs layer l + 1 inside its forward
 };
 
 }  // namespace nc
