@@ -312,7 +312,7 @@ void activation_backward(T* delta, const T* y, const T* x, int64_t rows, int64_t
 // sums of the result: a convolution's bias gradient over rows * pixels rows,
 // in one pass over blocks of rows while they are in cache (two passes over a
 // first layer's 11 MB output cost a millisecond a batch). Each block of
-// kSumRows rows is summed from zero and the blocks are added in order: the
+// 4096 / cols rows is summed from zero and the blocks are added in order: the
 // sums depend on the rows alone, not on the thread count.
 template <class T>
 void activation_backward_sums(T* delta, const T* y, const T* x, int64_t rows, int64_t cols,

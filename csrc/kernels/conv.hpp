@@ -30,10 +30,6 @@ struct Window {
   int64_t outputs() const { return oh * ow; }
 };
 
-// col (rows * oh * ow, groups * kh * kw * cg), cg = c / groups: row p of a
-// sample holds, group after group, its window's values in (i, j, channel)
-// order (the kernel's (kh, kw, cg, filters) layout), zero outside the image.
-// x (rows, h, w, c).
 namespace detail {
 
 // d[0, n) = s[0, n), or zeros with s null: the short runs of a window row
@@ -98,8 +94,8 @@ inline void interior(const Window& win, int64_t w, int64_t* lo, int64_t* hi) {
   *hi = std::max(*lo, std::min(win.ow, *hi));
 }
 
-// Window row i (or every row, i < 0) of the outputs ow of one output row,
-// pixel by pixel: the border outputs and the dilated or grouped windows.
+// Window row i of output ow of one output row, tap by tap: the border
+// outputs and the dilated or grouped windows.
 template <class T, bool Add>
 inline void taps(T* xs, T* dst, const Image& in, const Window& win, int64_t groups, int64_t ih,
                  int64_t ow, int64_t i) {

@@ -23,7 +23,7 @@ namespace detail {
 constexpr int64_t kParallelMinMacs = int64_t(1) << 22;
 // Tall products split from 2^19 multiply-adds when each thread still gets 128
 // rows or more: a 1-D CNN's 500 x 25 x 75 and 1000 x 25 x 75 im2col products
-// (the 2-thread fit 335 -> 302 ms), while a digits fit's 64-row products stay
+// (the 2-thread fit 335 -> 311 ms), while a digits fit's 64-row products stay
 // whole (split at 2^19 they took it from 59 to 67 ms).
 constexpr int64_t kParallelMinMacsTall = int64_t(1) << 19;
 constexpr int64_t kParallelTallRows = 128;

@@ -165,10 +165,9 @@ class Conv : public Layer<T> {
   // zero padding below: read the unpadded image, the window starting that
   // much further up and left (im2col writes the zeros; the output is the same)
   bool absorb_padding(const Shape& unpadded, int64_t top, int64_t left) override {
-    const Image u = image_of(unpadded, rank, "Conv");
+    im = image_of(unpadded, rank, rank == 1 ? "Conv1D" : "Conv2D");
     win.top += top;
     win.left += left;
-    im = u;
     this->in = unpadded;
     return true;
   }
@@ -190,17 +189,13 @@ class Conv : public Layer<T> {
                        T* above_cache, int64_t rows) const override {
     const T* W = c.params + this->off[0];
     const T* bias = use_bias ? c.params + this->off[1] : nullptr;
-    const int64_t P = win.outputs(), F = filters, S = chunk_samples();
-    T* col = cache;
-    T* y = cache + S * col_per_sample();  // a chunk of this layer's output
-    const int64_t above_out_row = above_->out.size(), above_cache_row = above_->cache_per_row(c.training);
-    for (int64_t n0 = 0; n0 < rows; n0 += S) {
-      const int64_t ns = std::min(S, rows - n0);
-      im2col(col, in.dense + n0 * im.size(), ns, im, win, groups, c.threads);
-      product(y, col, W, ns * P, bias, act, true, c.threads);
-      above_->forward(c, Batch<T>::of(y), above_out + n0 * above_out_row,
-                      above_cache ? above_cache + n0 * above_cache_row : nullptr, ns);
-    }
+    T* y = cache + chunk_samples() * col_per_sample();  // a chunk of this layer's output
+    const int64_t out_row = above_->out.size(), cache_row = above_->cache_per_row(c.training);
+    each_chunk(c, in, cache, rows, [&](int64_t n0, int64_t ns, const T* col) {
+      product(y, col, W, ns * win.outputs(), bias, act, true, c.threads);
+      above_->forward(c, Batch<T>::of(y), above_out + n0 * out_row,
+                      above_cache ? above_cache + n0 * cache_row : nullptr, ns);
+    });
   }
 
   // The batch runs through im2col and the GEMMs a chunk of samples at a time,
@@ -219,13 +214,10 @@ class Conv : public Layer<T> {
     if (pointwise()) {
       product(out, in.dense, W, rows * P, bias, a, fused, c.threads);
     } else {
-      T* col = cache + rows * keep_per_row(c.training);
-      const int64_t S = chunk_samples();
-      for (int64_t n0 = 0; n0 < rows; n0 += S) {
-        const int64_t ns = std::min(S, rows - n0);
-        im2col(col, in.dense + n0 * im.size(), ns, im, win, groups, c.threads);
-        product(out + n0 * P * F, col, W, ns * P, bias, a, fused, c.threads);
-      }
+      each_chunk(c, in, cache + rows * keep_per_row(c.training), rows,
+                 [&](int64_t n0, int64_t ns, const T* col) {
+                   product(out + n0 * P * F, col, W, ns * P, bias, a, fused, c.threads);
+                 });
     }
     if (!fused) bias_activation(out, bias, rows * P, F, a, c.threads, keep);
   }
@@ -309,6 +301,18 @@ class Conv : public Layer<T> {
     for (int64_t s = 0; s < segments; ++s) {
       const T* __restrict p = parts + s * K * F;
       for (int64_t i = 0; i < K * F; ++i) dW[i] += p[i];
+    }
+  }
+
+  // f(n0, ns, col) for each chunk of samples [n0, n0 + ns) in order, col its
+  // im2col matrix (written into the cache at `col`)
+  template <class Fn>
+  void each_chunk(const Context<T>& c, const Batch<T>& in, T* col, int64_t rows, Fn&& f) const {
+    const int64_t S = chunk_samples();
+    for (int64_t n0 = 0; n0 < rows; n0 += S) {
+      const int64_t ns = std::min(S, rows - n0);
+      im2col(col, in.dense + n0 * im.size(), ns, im, win, groups, c.threads);
+      f(n0, ns, col);
     }
   }
 
