@@ -330,6 +330,7 @@ class PyNetwork {
       d["layer"] = v.layer;
       d["name"] = v.name;
       d["offset"] = v.offset;
+      d["index"] = v.index;
       d["shape"] = shape_tuple(v.shape);
       out.append(d);
     }

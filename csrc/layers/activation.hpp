@@ -27,6 +27,7 @@ class Activation : public Layer<T> {
     return (!fused_output && act.needs_input()) ? this->out.size() : 0;
   }
   const ActSpec* fusable_activation() const override { return &act; }
+  bool passes_mask() const override { return true; }
   void fuse_output() override { fused_output = true; }
 
   void forward(const Context<T>& c, const Batch<T>& in, T* out, T* cache,

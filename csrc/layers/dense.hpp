@@ -52,6 +52,7 @@ class Dense : public Layer<T> {
     return (!fused_output && act.needs_input()) ? this->out.size() : 0;
   }
   bool accepts_sparse() const override { return this->in.rank() == 1; }
+  bool passes_mask() const override { return this->in.rank() >= 2; }  // per step
   double flops_per_row() const override {
     return 2.0 * static_cast<double>(this->in.lead()) * static_cast<double>(n_in()) *
            static_cast<double>(n_out());

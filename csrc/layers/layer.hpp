@@ -43,6 +43,9 @@ struct Context {
   bool training = false;      // dropout, noise and batch statistics only when training
   MT19937* rng = nullptr;     // the fit's one random stream (training only)
   int threads = 1;
+  // Keras's mask of the layer's input, one value per step (rows, steps): 1
+  // kept, 0 padded; null when none reaches the layer (the network sets it)
+  const T* mask = nullptr;
 };
 
 // What a variable is for: the flat buffer's order and the L2 penalty of
@@ -104,6 +107,16 @@ class Layer {
   virtual bool host(const Layer* above) { return false; }
   virtual void forward_hosting(const Context<T>& c, const Batch<T>& in, T* cache, T* above_out,
                                T* above_cache, int64_t rows) const {}
+
+  // Keras's masking: a layer that makes a mask (Embedding with mask_zero,
+  // Masking) writes it, one value per step of its output, at the start of
+  // its cache in forward; a layer whose output keeps its input's steps (a
+  // per-step layer, a recurrent layer with return_sequences) passes the mask
+  // it receives on; every other layer ends it. A layer that reads it (the
+  // recurrent layers) finds it in Context::mask.
+  virtual bool makes_mask() const { return false; }
+  virtual bool passes_mask() const { return false; }
+  virtual bool reads_mask() const { return false; }
 
   // floating-point operations of forward per sample (a multiply-add is 2);
   // backward costs about twice as much. For benchmarks' fraction of peak.

@@ -1,6 +1,7 @@
 // Dropout and GaussianNoise: random while training, identity at inference.
 // Their randomness comes from the fit's one seeded stream (Context::rng).
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -16,6 +17,29 @@ inline double normal_draw(MT19937& rng) {
   const double u1 = 1.0 - rng.uniform();  // (0, 1]
   const double u2 = rng.uniform();
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+// Inverted dropout's mask: mask[i] = 1 / (1 - rate) (kept) or 0, element i
+// kept when the stream's i-th 53-bit uniform (numpy's random_sample: (a >> 5)
+// * 2^26 + (b >> 6) over 2^53) is >= rate, that is when its integer
+// numerator is >= rate * 2^53 (exact: a power of two). One stream, in order.
+template <class T>
+void dropout_mask(T* mask, int64_t n, double rate, MT19937& rng) {
+  const T keep = T(1.0 / (1.0 - rate));
+  const uint64_t threshold = uint64_t(std::ceil(rate * 9007199254740992.0));
+  constexpr int64_t kChunk = 2048;
+  uint32_t words[2 * kChunk];
+  for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+    const int64_t len = std::min(kChunk, n - i0);
+    rng.fill_u32(words, 2 * len);
+    T* __restrict m = mask + i0;
+    for (int64_t i = 0; i < len; ++i) {
+      const uint64_t u = uint64_t(words[2 * i] >> 5) * 67108864u + (words[2 * i + 1] >> 6);
+      // kept = 1 - (the sign bit of u - threshold): no branch (GCC made one
+      // of u >= threshold, and the coin toss cost 4 ns an element)
+      m[i] = keep * T(int64_t(1 - ((u - threshold) >> 63)));
+    }
+  }
 }
 
 // Inverted dropout: each unit is kept with probability 1 - rate and scaled by
@@ -34,6 +58,7 @@ class Dropout : public Layer<T> {
   }
 
   int64_t cache_per_row(bool training) const override { return training ? this->out.size() : 0; }
+  bool passes_mask() const override { return true; }
 
   void forward(const Context<T>& c, const Batch<T>& in, T* out, T* mask,
                int64_t rows) const override {
@@ -45,27 +70,8 @@ class Dropout : public Layer<T> {
       return;
     }
     if (!c.rng) throw std::logic_error("dropout needs the fit's random stream");
-    const T keep = T(1.0 / (1.0 - rate));
-    // element i is kept when the stream's i-th 53-bit uniform (numpy's
-    // random_sample: (a >> 5) * 2^26 + (b >> 6) over 2^53) is >= rate, that is
-    // when its integer numerator is >= rate * 2^53 (exact: a power of two)
-    const uint64_t threshold = uint64_t(std::ceil(rate * 9007199254740992.0));
-    constexpr int64_t kChunk = 2048;
-    uint32_t words[2 * kChunk];
-    for (int64_t i0 = 0; i0 < n; i0 += kChunk) {  // one stream, in order: reproducible
-      const int64_t len = std::min(kChunk, n - i0);
-      c.rng->fill_u32(words, 2 * len);
-      T* __restrict m = mask + i0;
-      T* __restrict o = out + i0;
-      const T* __restrict x = in.dense + i0;
-      for (int64_t i = 0; i < len; ++i) {
-        const uint64_t u = uint64_t(words[2 * i] >> 5) * 67108864u + (words[2 * i + 1] >> 6);
-        // kept = 1 - (the sign bit of u - threshold): no branch (GCC made one
-        // of u >= threshold, and the coin toss cost 4 ns an element)
-        m[i] = keep * T(int64_t(1 - ((u - threshold) >> 63)));
-        o[i] = x[i] * m[i];
-      }
-    }
+    dropout_mask(mask, n, rate, *c.rng);
+    for (int64_t i = 0; i < n; ++i) out[i] = in.dense[i] * mask[i];
   }
 
   void backward(const Context<T>&, const Batch<T>&, const T*, T* dout, const T* mask, T* din,
@@ -88,6 +94,7 @@ class GaussianNoise : public Layer<T> {
     g->in = g->out = in;
     return g;
   }
+  bool passes_mask() const override { return true; }
 
   void forward(const Context<T>& c, const Batch<T>& in, T* out, T*,
                int64_t rows) const override {

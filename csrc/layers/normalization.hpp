@@ -57,6 +57,9 @@ class Normalization : public Layer<T> {
       out[j] = (g ? g[j] : T(1)) * xhat[j] + (b ? b[j] : T(0));
   }
 
+  // per feature (axis -1): a mask passes (batch statistics count its padded steps)
+  bool passes_mask() const override { return true; }
+
   // Parameter gradients: dgamma += sum dout * xhat, dbeta += sum dout.
   // over `rows` normalized vectors
   void param_grads(const T* dout, const T* xhat, T* grads, int64_t rows, bool accumulate) const {

@@ -12,10 +12,12 @@
 #include "config.hpp"
 #include "conv.hpp"
 #include "dense.hpp"
+#include "embedding.hpp"
 #include "layer.hpp"
 #include "noise.hpp"
 #include "normalization.hpp"
 #include "pooling.hpp"
+#include "recurrent.hpp"
 #include "reshape.hpp"
 
 namespace nc {
@@ -50,6 +52,12 @@ const std::map<std::string, LayerFactory<T>>& layer_registry() {
       {"cropping2d", &PixelMapLayer<T>::template make<2, PixelMapLayer<T>::Crop>},
       {"up_sampling1d", &PixelMapLayer<T>::template make<1, PixelMapLayer<T>::Up>},
       {"up_sampling2d", &PixelMapLayer<T>::template make<2, PixelMapLayer<T>::Up>},
+      {"simple_rnn", &Recurrent<T>::template make<Cell::Simple>},
+      {"lstm", &Recurrent<T>::template make<Cell::Lstm>},
+      {"gru", &Recurrent<T>::template make<Cell::Gru>},
+      {"bidirectional", &Bidirectional<T>::make},
+      {"embedding", &Embedding<T>::make},
+      {"masking", &Masking<T>::make},
   };
   return registry;
 }

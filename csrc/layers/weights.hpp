@@ -46,7 +46,6 @@ struct WeightOptions {
     if (b_off >= 0) constrain(bias_constraint, params + b_off, 1, units);
   }
 
- private:
   static Constraint constraint(LayerConfig& cfg, const std::string& which) {
     Constraint k;
     const std::string name = cfg.text(which, "");

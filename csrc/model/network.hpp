@@ -32,6 +32,7 @@ struct VariableInfo {
   Role role = Role::Other;
   int64_t offset = 0;  // in the parameter buffer (state: in the state buffer)
   Shape shape;
+  int64_t index = 0;  // its place in the layer's variables() (Keras's weight order)
 };
 
 struct NetSpec {
@@ -65,6 +66,15 @@ class Network {
       shape.check_positive("the output of layer '" + cfg.type + "'");
     }
     fuse_neighbours();
+    // Keras's mask: which layer's mask reaches each layer's input (-1: none)
+    mask_src_.assign(layers_.size(), -1);
+    for (size_t l = 0, src = size_t(-1); l < layers_.size(); ++l) {
+      mask_src_[l] = int64_t(src);
+      if (layers_[l]->makes_mask())
+        src = l;
+      else if (!layers_[l]->passes_mask())
+        src = size_t(-1);
+    }
     // the output activation is fused with the loss where the pair is canonical
     // (stable form, error at z = p - y); otherwise the output layer applies its
     // activation and backpropagates the loss's gradient through it
@@ -92,7 +102,7 @@ class Network {
         for (size_t i = 0; i < vars.size(); ++i) {
           if (vars[i].role != role) continue;
           layers_[l]->off[i] = off;
-          vars_.push_back({int64_t(l), vars[i].name, role, off, vars[i].shape});
+          vars_.push_back({int64_t(l), vars[i].name, role, off, vars[i].shape, int64_t(i)});
           off += vars[i].shape.size();
         }
       }
@@ -103,7 +113,7 @@ class Network {
       for (size_t i = 0; i < vars.size(); ++i) {
         if (vars[i].role != Role::State) continue;
         layers_[l]->off[i] = state;
-        state_vars_.push_back({int64_t(l), vars[i].name, Role::State, state, vars[i].shape});
+        state_vars_.push_back({int64_t(l), vars[i].name, Role::State, state, vars[i].shape, int64_t(i)});
         state += vars[i].shape.size();
       }
     }
@@ -177,11 +187,13 @@ class Network {
   // Forward `rows` rows. With `logits`, the output is left as the
   // pre-activation z (the loss applies the output activation); otherwise the
   // output holds predictions. Returns a pointer to the output (rows, n_out).
-  T* forward(const Context<T>& c, const Batch<T>& in, int64_t rows, Workspace<T>& ws,
+  T* forward(const Context<T>& c0, const Batch<T>& in, int64_t rows, Workspace<T>& ws,
              bool logits) const {
     Batch<T> cur = in;
+    Context<T> c = c0;
     for (size_t l = 0; l < layers_.size(); ++l) {
       const Layer<T>& layer = *layers_[l];
+      c.mask = mask_of(l, ws);
       if (cur.csr && !layer.accepts_sparse())
         throw std::invalid_argument("sparse input must go to a Dense layer first");
       if (layer.aliases_input()) {
@@ -208,9 +220,10 @@ class Network {
   // backpropagates. The error at the output is scaled by `scale` (1 / the sum
   // of weights of the whole objective), so grads hold the gradient of the mean
   // loss. Accumulates into grads if `accumulate`. Returns the weighted loss sum.
-  double loss_backward(const Context<T>& c, const Batch<T>& in, const T* y, const T* sw,
+  double loss_backward(const Context<T>& c0, const Batch<T>& in, const T* y, const T* sw,
                        int64_t rows, T scale, T* grads, Workspace<T>& ws,
                        bool accumulate) const {
+    Context<T> c = c0;
     T* dz = ws.d0;
     T* other = ws.d1;
     const double loss = loss_forward_backward(spec_.loss, fused_, fused_kind_, ws.outs.back(), dz,
@@ -227,6 +240,7 @@ class Network {
       while (below > 0 && layers_[below - 1]->aliases_input()) --below;
       const Batch<T> lin = below == 0 ? in : Batch<T>::of(ws.outs[below - 1]);
       T* din = int64_t(below) <= first_trainable_ ? nullptr : other;
+      c.mask = mask_of(l, ws);
       layer.backward(c, lin, ws.outs[l], dz, ws.caches[l], din, grads, rows, accumulate);
       std::swap(dz, other);
     }
@@ -335,6 +349,12 @@ class Network {
   }
 
  private:
+  // the mask reaching layer l's input (its maker's cache holds it), or null
+  const T* mask_of(size_t l, const Workspace<T>& ws) const {
+    const int64_t src = mask_src_[l];
+    return src >= 0 && layers_[l]->reads_mask() ? ws.caches[size_t(src)] : nullptr;
+  }
+
   // The fusions of the layer contract (layers/layer.hpp), before the loss
   // fuses the output activation (an output layer keeps its own).
   void fuse_neighbours() {
@@ -363,6 +383,7 @@ class Network {
   int64_t n_params_ = 0, n_coefs_ = 0, n_state_ = 0;
   int64_t first_trainable_ = 0;  // the lowest layer with trainable variables
   std::vector<bool> hosts_;      // hosts_[l]: layer l runs layer l + 1 inside its forward
+  std::vector<int64_t> mask_src_;  // the layer whose mask reaches layer l's input, or -1
 };
 
 }  // namespace nc

@@ -1,0 +1,673 @@
+// The recurrent layers, Keras's definitions and weight layouts: SimpleRNN,
+// LSTM (gates i, f, c, o), GRU (gates z, r, h; reset_after with the (2, 3u)
+// bias, or reset before with (3u)), and Bidirectional around any of them.
+// Input (steps, features); output (steps, units) with return_sequences, else
+// (units): the last state. Backpropagation through time.
+//
+// One direction's pass (RnnCore): the input projection of every step is one
+// GEMM over rows * steps rows (the input bias in its epilogue); then step by
+// step one recurrent product for all gates (h_prev @ R, added onto the step's
+// projection) and the cell's update in one pass per row (kernels/recurrent.hpp).
+// Backward keeps the gradient at every step's gate pre-activations, so the
+// kernel's, the recurrent kernel's and the bias's gradients are one GEMM (or
+// column sum) each over all steps, and only dh_prev = dz @ R^T runs per step.
+//
+// Masking (Keras's): a sample whose mask is 0 at a step keeps its state over
+// it (and outputs it again with return_sequences); nothing flows back through
+// the step but the state's own gradient. Dropout (Keras 3): one input mask per
+// sample for every step; with recurrent_dropout, one input mask and one
+// recurrent mask per gate (Keras's implementation 1), from the fit's stream.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../core/parallel.hpp"
+#include "../kernels/dense.hpp"
+#include "../kernels/gemm.hpp"
+#include "../kernels/recurrent.hpp"
+#include "../kernels/regularization.hpp"
+#include "config.hpp"
+#include "layer.hpp"
+#include "noise.hpp"
+#include "weights.hpp"
+
+namespace nc {
+
+enum class Cell { Simple, Lstm, Gru };
+
+template <class T>
+struct RnnCore {
+  Cell cell = Cell::Lstm;
+  std::string name = "LSTM";  // for errors
+  int64_t u = 1, f = 1, steps = 1;
+  ActSpec act, ract;
+  bool use_bias = true, reset_after = true, go_backwards = false, return_sequences = false;
+  double dropout = 0.0, rdropout = 0.0;
+  WeightOptions w;
+  Penalty rec_penalty;
+  Constraint rec_constraint;
+
+  // Reads the cell's options (cfg.type names it); in (steps, features).
+  void read(LayerConfig& cfg, const Shape& in, Cell kind, const std::string& label) {
+    cell = kind;
+    name = label;
+    if (in.rank() != 2)
+      throw std::invalid_argument(name + " expects samples of shape (timesteps, features), got " +
+                                  in.str());
+    steps = in.dims[0];
+    f = in.dims[1];
+    u = cfg.integer("units", 0);
+    if (u < 1) throw std::invalid_argument(name + ": units must be a positive integer");
+    act = cfg.activation();
+    ract = ActSpec{};
+    ract.kind = cell == Cell::Simple ? Act::Identity
+                                     : parse_activation(cfg.text("recurrent_activation", "sigmoid"));
+    const std::string names[2] = {cfg.text("activation", "linear"),
+                                  cfg.text("recurrent_activation", "sigmoid")};
+    for (int q = 0; q < 2; ++q)
+      if (!recurrent_activation_ok(q == 0 ? act : ract))
+        throw std::invalid_argument(name + ": activation '" + names[q] +
+                                    "' is not supported in a recurrent cell (its derivative "
+                                    "needs its input)");
+    use_bias = cfg.flag("use_bias", true);
+    reset_after = cell == Cell::Gru ? cfg.flag("reset_after", true) : false;
+    go_backwards = cfg.flag("go_backwards", false);
+    return_sequences = cfg.flag("return_sequences", false);
+    dropout = cfg.number("dropout", 0.0);
+    rdropout = cfg.number("recurrent_dropout", 0.0);
+    if (!(dropout >= 0.0 && dropout < 1.0) || !(rdropout >= 0.0 && rdropout < 1.0))
+      throw std::invalid_argument(name + ": dropout and recurrent_dropout must be in [0, 1)");
+    w = WeightOptions::read(cfg);
+    rec_penalty = {cfg.number("recurrent_l1", 0.0), cfg.number("recurrent_l2", 0.0)};
+    rec_constraint = WeightOptions::constraint(cfg, "recurrent_constraint");
+  }
+
+  int64_t gates() const { return cell == Cell::Lstm ? 4 : (cell == Cell::Gru ? 3 : 1); }
+  int64_t gu() const { return gates() * u; }
+  int64_t bias_size() const { return reset_after ? 2 * gu() : gu(); }
+  Shape out_shape() const { return return_sequences ? Shape{steps, u} : Shape{u}; }
+  int64_t out_size() const { return return_sequences ? steps * u : u; }
+  // input dropout masks per sample: none, one for every gate, or one per gate
+  int64_t in_masks(bool training) const {
+    return training && dropout > 0 ? (rdropout > 0 ? gates() : 1) : 0;
+  }
+  int64_t rec_masks(bool training) const { return training && rdropout > 0 ? gates() : 0; }
+
+  std::vector<VarDecl> variables(const std::string& prefix) const {
+    std::vector<VarDecl> v{{prefix + "kernel", Role::Kernel, Shape{f, gu()}},
+                           {prefix + "recurrent_kernel", Role::Kernel, Shape{u, gu()}}};
+    if (use_bias)
+      v.push_back({prefix + "bias", Role::Bias, reset_after ? Shape{2, gu()} : Shape{gu()}});
+    return v;
+  }
+  double flops() const { return 2.0 * double(steps) * double(f + u) * double(gu()); }
+
+  // The per-sample cache, in arrays of rows * size values each.
+  struct Layout {
+    int64_t xd, z, zr, hp, c, rh, mi, mr, dh, dhn, dc, tmp, scratch, hm, total;
+  };
+  Layout layout(bool training) const {
+    Layout l{};
+    int64_t at = 0;
+    auto take = [&](int64_t* field, int64_t n) {
+      *field = at;
+      at += n;
+    };
+    take(&l.xd, in_masks(training) * steps * f);
+    take(&l.z, steps * gu());
+    take(&l.zr, reset_after ? steps * gu() : 0);
+    take(&l.hp, steps * u);
+    take(&l.c, cell == Cell::Lstm ? steps * u : 0);
+    take(&l.rh, cell == Cell::Gru && !reset_after ? steps * u : 0);
+    take(&l.mi, in_masks(training) * f);
+    take(&l.mr, rec_masks(training) * u);
+    take(&l.dh, u);
+    take(&l.dhn, u);
+    take(&l.dc, u);
+    take(&l.tmp, std::max(u, gu()));
+    take(&l.scratch, 6 * u);
+    take(&l.hm, rec_masks(training) ? steps * u : 0);
+    l.total = at;
+    return l;
+  }
+  int64_t cache_per_row(bool training) const { return layout(training).total; }
+
+  // column blocks of the gates: [b * width, (b + 1) * width)
+  struct Blocks {
+    int64_t count, width;
+  };
+  Blocks input_blocks(bool training) const {
+    return in_masks(training) > 1 ? Blocks{gates(), u} : Blocks{1, gu()};
+  }
+  // the gates whose recurrent product is h_prev @ R (GRU reset before: z and
+  // r; its candidate's product is (r * h_prev) @ R_h)
+  Blocks rec_blocks(bool training) const {
+    const int64_t g = cell == Cell::Gru && !reset_after ? 2 : gates();
+    return rec_masks(training) ? Blocks{g, u} : Blocks{1, g * u};
+  }
+  int64_t time_of(int64_t s) const { return go_backwards ? steps - 1 - s : s; }
+
+  // Forward of rows samples x (rows, steps, f) into out (rows, out_size()).
+  void forward(const T* params, int64_t k_off, int64_t r_off, int64_t b_off, const T* x, T* out,
+               T* cache, int64_t rows, bool training, MT19937* rng, const T* mask,
+               int threads) const {
+    const Layout L = layout(training);
+    const int64_t G = gu(), m = rows * steps;
+    const T* K = params + k_off;
+    const T* R = params + r_off;
+    const T* bias = use_bias ? params + b_off : nullptr;
+    T* Z = cache + rows * L.z;
+    T* ZR = cache + rows * L.zr;
+    T* HP = cache + rows * L.hp;
+    T* C = cache + rows * L.c;
+    T* RH = cache + rows * L.rh;
+    T* MI = cache + rows * L.mi;
+    T* MR = cache + rows * L.mr;
+    T* HR = cache + rows * L.tmp;  // a step's masked h_prev (rows, u)
+    T* S = cache + rows * L.scratch;
+    const int64_t nmi = in_masks(training), nmr = rec_masks(training);
+    if (nmi || nmr) {
+      if (!rng) throw std::logic_error(name + ": dropout needs the fit's random stream");
+      if (nmi) dropout_mask(MI, rows * nmi * f, dropout, *rng);
+      if (nmr) dropout_mask(MR, rows * nmr * u, rdropout, *rng);
+    }
+    // the input projection, block by block of gates
+    const Blocks ib = input_blocks(training);
+    for (int64_t b = 0; b < ib.count; ++b) {
+      const T* src = x;
+      if (nmi) {
+        T* xd = cache + rows * L.xd + b * m * f;
+        for (int64_t i = 0; i < rows; ++i) {
+          const T* mk = MI + (i * nmi + b) * f;
+          for (int64_t t = 0; t < steps; ++t) {
+            const T* xi = x + (i * steps + t) * f;
+            T* di = xd + (i * steps + t) * f;
+            for (int64_t j = 0; j < f; ++j) di[j] = xi[j] * mk[j];
+          }
+        }
+        src = xd;
+      }
+      const int64_t c0 = b * ib.width;
+      detail::gemm<T>(false, false, Z + c0, src, K + c0, m, ib.width, f, T(1), T(0), threads,
+                      bias ? bias + c0 : nullptr, false, f, G, G);
+    }
+    const Blocks rb = rec_blocks(training);
+    const int64_t ldz = steps * G, ldh = steps * u;
+    const T* brec = reset_after && bias ? bias + G : nullptr;
+    for (int64_t s = 0; s < steps; ++s) {
+      const int64_t t = time_of(s);
+      T* Zt = Z + t * G;
+      T* ZRt = ZR + t * G;
+      T* Hp = HP + t * u;  // h_prev of this step, ldh apart
+      if (s == 0)
+        for (int64_t i = 0; i < rows; ++i) std::fill(Hp + i * ldh, Hp + i * ldh + u, T(0));
+      // the recurrent products
+      if (reset_after)
+        for (int64_t i = 0; i < rows; ++i) {
+          T* zr = ZRt + i * ldz;
+          if (brec)
+            std::copy(brec, brec + G, zr);
+          else
+            std::fill(zr, zr + G, T(0));
+        }
+      if (s > 0)
+        for (int64_t b = 0; b < rb.count; ++b) {
+          const int64_t c0 = b * rb.width;
+          const T* A = Hp;
+          int64_t lda = ldh;
+          if (nmr) {
+            masked_rows(HR, Hp, ldh, MR, nmr, b, rows);
+            A = HR;
+            lda = u;
+          }
+          T* dst = reset_after ? ZRt : Zt;
+          detail::gemm<T>(false, false, dst + c0, A, R + c0, rows, rb.width, u, T(1), T(1), threads,
+                          nullptr, false, lda, G, ldz);
+        }
+      // the cell's update, row by row
+      const int64_t tn = s + 1 < steps ? time_of(s + 1) : -1;
+      auto dest = [&](int64_t i) -> T* {  // where h_s goes: the next step's h_prev, or out
+        if (tn >= 0) return HP + tn * u + i * ldh;
+        return out + (return_sequences ? (i * steps + s) * u : i * u);
+      };
+      auto kept = [&](int64_t i) { return !mask || mask[i * steps + t] != T(0); };
+      if (cell == Cell::Gru && !reset_after) {
+        for_each_row(rows, threads, [&](int64_t i) {
+          const T* hr = nullptr;
+          if (s > 0) hr = nmr ? masked_row(S + i * 6 * u, Hp + i * ldh, MR + (i * nmr + 2) * u) : Hp + i * ldh;
+          detail::gru_row_before_gates<T>(Zt + i * ldz, kept(i) ? hr : nullptr, RH + t * u + i * ldh, u, ract);
+        });
+        if (s > 0)
+          detail::gemm<T>(false, false, Zt + 2 * u, RH + t * u, R + 2 * u, rows, u, u, T(1), T(1),
+                          threads, nullptr, false, ldh, G, ldz);
+      }
+      for_each_row(rows, threads, [&](int64_t i) {
+        T* h = dest(i);
+        const T* hp = s > 0 ? Hp + i * ldh : nullptr;
+        T* zi = Zt + i * ldz;
+        if (!kept(i)) {
+          if (hp)
+            std::copy(hp, hp + u, h);
+          else
+            std::fill(h, h + u, T(0));
+          if (cell == Cell::Lstm) {
+            T* ci = C + t * u + i * ldh;
+            if (s > 0)
+              std::copy(C + time_of(s - 1) * u + i * ldh, C + time_of(s - 1) * u + i * ldh + u, ci);
+            else
+              std::fill(ci, ci + u, T(0));
+          }
+        } else {
+          switch (cell) {
+            case Cell::Simple:
+              detail::act_inplace<T>(zi, u, act);
+              std::copy(zi, zi + u, h);
+              break;
+            case Cell::Lstm:
+              detail::lstm_row<T>(zi, s > 0 ? C + time_of(s - 1) * u + i * ldh : nullptr,
+                                  C + t * u + i * ldh, h, S + i * 6 * u, u, act, ract);
+              break;
+            case Cell::Gru:
+              if (reset_after)
+                detail::gru_row_after<T>(zi, ZRt + i * ldz, hp, h, u, act, ract);
+              else
+                detail::gru_row_before_out<T>(zi, hp, h, u, act);
+              break;
+          }
+        }
+        if (return_sequences && tn >= 0) std::copy(h, h + u, out + (i * steps + s) * u);
+      });
+    }
+  }
+
+  // dout (rows, out_size()); din (rows, steps, f) unless null; grads at the
+  // offsets (+)= the parameter gradients.
+  void backward(const T* params, T* grads, int64_t k_off, int64_t r_off, int64_t b_off,
+                const T* x, const T* dout, T* cache, T* din, int64_t rows, bool accumulate,
+                const T* mask, int threads) const {
+    const Layout L = layout(true);
+    const int64_t G = gu(), m = rows * steps, ldz = steps * G, ldh = steps * u;
+    const T* K = params + k_off;
+    const T* R = params + r_off;
+    T* Z = cache + rows * L.z;
+    T* ZR = cache + rows * L.zr;
+    T* HP = cache + rows * L.hp;
+    T* C = cache + rows * L.c;
+    T* RH = cache + rows * L.rh;
+    T* MI = cache + rows * L.mi;
+    T* MR = cache + rows * L.mr;
+    T* dh = cache + rows * L.dh;
+    T* dhn = cache + rows * L.dhn;
+    T* dc = cache + rows * L.dc;
+    T* TMP = cache + rows * L.tmp;
+    T* S = cache + rows * L.scratch;
+    const int64_t nmi = in_masks(true), nmr = rec_masks(true);
+    std::fill(dh, dh + rows * u, T(0));
+    std::fill(dc, dc + rows * u, T(0));
+    const Blocks rb = rec_blocks(true);
+    for (int64_t s = steps; s-- > 0;) {
+      const int64_t t = time_of(s);
+      T* Zt = Z + t * G;
+      T* ZRt = ZR + t * G;
+      T* Hp = HP + t * u;
+      if (return_sequences || s == steps - 1)
+        for (int64_t i = 0; i < rows; ++i) {
+          const T* d = dout + (return_sequences ? (i * steps + s) * u : i * u);
+          T* di = dh + i * u;
+          for (int64_t j = 0; j < u; ++j) di[j] += d[j];
+        }
+      auto kept = [&](int64_t i) { return !mask || mask[i * steps + t] != T(0); };
+      for_each_row(rows, threads, [&](int64_t i) {
+        T* zi = Zt + i * ldz;
+        T* dhi = dh + i * u;
+        T* dni = dhn + i * u;
+        const T* hp = s > 0 ? Hp + i * ldh : nullptr;
+        if (!kept(i)) {  // the state passes over the step: so does its gradient
+          std::fill(zi, zi + G, T(0));
+          if (reset_after) std::fill(ZRt + i * ldz, ZRt + i * ldz + G, T(0));
+          std::copy(dhi, dhi + u, dni);
+          return;
+        }
+        switch (cell) {
+          case Cell::Simple:
+            detail::act_grad_inplace<T>(dhi, zi, u, act);
+            std::copy(dhi, dhi + u, zi);
+            std::fill(dni, dni + u, T(0));
+            break;
+          case Cell::Lstm:
+            detail::lstm_row_backward<T>(zi, dc + i * u, dhi, C + t * u + i * ldh,
+                                         s > 0 ? C + time_of(s - 1) * u + i * ldh : nullptr,
+                                         S + i * 6 * u, u, act, ract);
+            std::fill(dni, dni + u, T(0));
+            break;
+          case Cell::Gru:
+            if (reset_after)
+              detail::gru_row_after_backward<T>(zi, ZRt + i * ldz, hp, dhi, dni, S + i * 6 * u, u,
+                                                act, ract);
+            else
+              detail::gru_row_before_backward1<T>(zi, hp, dhi, dni, S + i * 6 * u, u, act, ract);
+            break;
+        }
+      });
+      if (cell == Cell::Gru && !reset_after) {
+        // drh = d_candidate @ R_h^T, then the gradient at r and dh_prev's term
+        T* drh = TMP;
+        if (s > 0)
+          detail::gemm<T>(false, true, drh, Zt + 2 * u, R + 2 * u, rows, u, u, T(1), T(0),
+                          threads, nullptr, false, ldz, G, u);
+        else
+          std::fill(drh, drh + rows * u, T(0));
+        for_each_row(rows, threads, [&](int64_t i) {
+          if (!kept(i)) return;
+          const T* rm = nmr ? MR + (i * nmr + 2) * u : nullptr;
+          const T* hr = nullptr;
+          if (s > 0) hr = nmr ? masked_row(S + i * 6 * u + 3 * u, Hp + i * ldh, rm) : Hp + i * ldh;
+          detail::gru_row_before_backward2<T>(Zt + i * ldz, drh + i * u, hr, rm, dhn + i * u,
+                                              S + i * 6 * u, u, ract);
+        });
+      }
+      if (s > 0) {
+        const T* dZr = reset_after ? ZRt : Zt;
+        for (int64_t b = 0; b < rb.count; ++b) {
+          const int64_t c0 = b * rb.width;
+          if (!nmr) {
+            detail::gemm<T>(false, true, dhn, dZr + c0, R + c0, rows, u, rb.width, T(1), T(1),
+                            threads, nullptr, false, ldz, G, u);
+          } else {
+            detail::gemm<T>(false, true, TMP, dZr + c0, R + c0, rows, u, rb.width, T(1), T(0),
+                            threads, nullptr, false, ldz, G, u);
+            for (int64_t i = 0; i < rows; ++i) {
+              const T* mk = MR + (i * nmr + b) * u;
+              for (int64_t j = 0; j < u; ++j) dhn[i * u + j] += TMP[i * u + j] * mk[j];
+            }
+          }
+        }
+      }
+      std::swap(dh, dhn);
+    }
+    // the parameter gradients over all steps at once
+    const T beta = accumulate ? T(1) : T(0);
+    const Blocks ib = input_blocks(true);
+    for (int64_t b = 0; b < ib.count; ++b) {
+      const int64_t c0 = b * ib.width;
+      const T* src = nmi ? cache + rows * L.xd + b * m * f : x;
+      detail::gemm<T>(true, false, grads + k_off + c0, src, Z + c0, f, ib.width, m, T(1), beta,
+                      threads, nullptr, false, f, G, G);
+    }
+    for (int64_t b = 0; b < rb.count; ++b) {
+      const int64_t c0 = b * rb.width;
+      const T* A = HP;
+      if (nmr) {
+        T* HM = cache + rows * L.hm;
+        masked_rows(HM, HP, u, MR, nmr, b, rows, steps);
+        A = HM;
+      }
+      detail::gemm<T>(true, false, grads + r_off + c0, A, (reset_after ? ZR : Z) + c0, u,
+                      rb.width, m, T(1), beta, threads, nullptr, false, u, G, G);
+    }
+    if (cell == Cell::Gru && !reset_after)
+      detail::gemm<T>(true, false, grads + r_off + 2 * u, RH, Z + 2 * u, u, u, m, T(1), beta,
+                      threads, nullptr, false, u, G, G);
+    if (use_bias) {
+      column_sums<T>(grads + b_off, Z, m, G, accumulate);
+      if (reset_after) column_sums<T>(grads + b_off + G, ZR, m, G, accumulate);
+    }
+    if (!din) return;
+    for (int64_t b = 0; b < ib.count; ++b) {
+      const int64_t c0 = b * ib.width;
+      T* dst = nmi ? cache + rows * L.xd + b * m * f : din;  // xd is free after the kernel's gradient
+      detail::gemm<T>(false, true, dst, Z + c0, K + c0, m, f, ib.width, T(1), T(0), threads,
+                      nullptr, false, G, G, f);
+    }
+    if (nmi)
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t t = 0; t < steps; ++t) {
+          T* di = din + (i * steps + t) * f;
+          for (int64_t j = 0; j < f; ++j) {
+            T v = 0;
+            for (int64_t b = 0; b < ib.count; ++b)
+              v += cache[rows * L.xd + b * m * f + (i * steps + t) * f + j] * MI[(i * nmi + b) * f + j];
+            di[j] = v;
+          }
+        }
+  }
+
+  double add_penalties(const T* params, T* grads, double scale, int64_t k_off, int64_t r_off,
+                       int64_t b_off) const {
+    double total = w.add_penalties(params, grads, scale, k_off, use_bias ? b_off : -1, f, gu());
+    if (use_bias && reset_after)  // the recurrent bias row
+      total += add_penalty(w.bias_penalty, params + b_off + gu(), grads + b_off + gu(), gu(), scale);
+    return total + add_penalty(rec_penalty, params + r_off, grads + r_off, u * gu(), scale);
+  }
+  bool has_penalties() const { return w.has_penalties() || rec_penalty.active(); }
+  void apply_constraints(T* params, int64_t k_off, int64_t r_off, int64_t b_off) const {
+    constrain(w.kernel_constraint, params + k_off, f, gu());
+    constrain(rec_constraint, params + r_off, u, gu());
+    if (use_bias) constrain(w.bias_constraint, params + b_off, reset_after ? 2 : 1, gu());
+  }
+
+ private:
+  template <class F>
+  static void for_each_row(int64_t rows, int threads, F&& f) {
+    parallel_for(rows, rows * 64, threads, f);
+  }
+  // dst (u) = h * mk; returns dst
+  const T* masked_row(T* dst, const T* h, const T* mk) const {
+    for (int64_t j = 0; j < u; ++j) dst[j] = h[j] * mk[j];
+    return dst;
+  }
+  // dst (rows * n, u) = row r of h (ld apart) times sample r / n's recurrent
+  // mask b (n = 1: a step's rows; n = steps: every step's)
+  void masked_rows(T* dst, const T* h, int64_t ld, const T* MR, int64_t nmr, int64_t b,
+                   int64_t rows, int64_t n = 1) const {
+    for (int64_t r = 0; r < rows * n; ++r) masked_row(dst + r * u, h + r * ld, MR + ((r / n) * nmr + b) * u);
+  }
+};
+
+// SimpleRNN, LSTM, GRU: one direction.
+template <class T>
+class Recurrent : public Layer<T> {
+ public:
+  RnnCore<T> core;
+
+  template <Cell kind>
+  static std::unique_ptr<Layer<T>> make(LayerConfig& cfg, const Shape& in) {
+    auto l = std::make_unique<Recurrent<T>>();
+    l->core.read(cfg, in, kind, label(kind));
+    l->in = in;
+    l->out = l->core.out_shape();
+    return l;
+  }
+  static const char* label(Cell kind) {
+    return kind == Cell::Lstm ? "LSTM" : (kind == Cell::Gru ? "GRU" : "SimpleRNN");
+  }
+
+  std::vector<VarDecl> variables() const override { return core.variables(""); }
+  int64_t cache_per_row(bool training) const override { return core.cache_per_row(training); }
+  double flops_per_row() const override { return core.flops(); }
+  bool passes_mask() const override { return core.return_sequences; }
+  bool reads_mask() const override { return true; }
+
+  void forward(const Context<T>& c, const Batch<T>& in, T* out, T* cache,
+               int64_t rows) const override {
+    core.forward(c.params, k(), r(), b(), in.dense, out, cache, rows, c.training, c.rng, c.mask,
+                 c.threads);
+  }
+  void backward(const Context<T>& c, const Batch<T>& in, const T*, T* dout, const T* cache,
+                T* din, T* grads, int64_t rows, bool accumulate) const override {
+    core.backward(c.params, grads, k(), r(), b(), in.dense, dout, const_cast<T*>(cache), din,
+                  rows, accumulate, c.mask, c.threads);
+  }
+
+  bool has_penalties() const override { return core.has_penalties(); }
+  double add_penalties(const T* params, T* grads, double scale) const override {
+    return core.add_penalties(params, grads, scale, k(), r(), b());
+  }
+  void apply_constraints(T* params) const override { core.apply_constraints(params, k(), r(), b()); }
+  bool has_activity() const override { return core.w.activity_penalty.active(); }
+  double activity(const T* y, T* dy, int64_t rows) const override {
+    return activity_loss(core.w.activity_penalty, y, dy, rows * this->out.size());
+  }
+
+ private:
+  int64_t k() const { return this->off[0]; }
+  int64_t r() const { return this->off[1]; }
+  int64_t b() const { return core.use_bias ? this->off[2] : 0; }
+};
+
+// Bidirectional(layer, merge_mode): the layer and a copy of it reading the
+// sequence the other way (go_backwards flipped), their outputs merged
+// (concat, sum, mul or ave) after the backward one's steps are put back in
+// the input's order (return_sequences). Weights: the forward layer's, then
+// the backward one's (Keras's order).
+template <class T>
+class Bidirectional : public Layer<T> {
+ public:
+  enum class Merge { Concat, Sum, Mul, Ave };
+  RnnCore<T> fw, bw;
+  Merge merge = Merge::Concat;
+
+  static std::unique_ptr<Layer<T>> make(LayerConfig& cfg, const Shape& in) {
+    auto l = std::make_unique<Bidirectional<T>>();
+    const std::string inner = cfg.text("layer", "");
+    Cell kind;
+    if (inner == "lstm") kind = Cell::Lstm;
+    else if (inner == "gru") kind = Cell::Gru;
+    else if (inner == "simple_rnn") kind = Cell::Simple;
+    else
+      throw std::invalid_argument("Bidirectional wraps a recurrent layer (SimpleRNN, LSTM or GRU), got '" +
+                                  inner + "'");
+    l->fw.read(cfg, in, kind, std::string("Bidirectional(") + Recurrent<T>::label(kind) + ")");
+    l->bw = l->fw;
+    l->bw.go_backwards = !l->fw.go_backwards;
+    const std::string mm = cfg.text("merge_mode", "concat");
+    if (mm == "concat") l->merge = Merge::Concat;
+    else if (mm == "sum") l->merge = Merge::Sum;
+    else if (mm == "mul") l->merge = Merge::Mul;
+    else if (mm == "ave") l->merge = Merge::Ave;
+    else
+      throw std::invalid_argument("Bidirectional: merge_mode must be 'concat', 'sum', 'mul' or 'ave', got '" +
+                                  mm + "'");
+    l->in = in;
+    const int64_t width = l->merge == Merge::Concat ? 2 * l->fw.u : l->fw.u;
+    l->out = l->fw.return_sequences ? Shape{l->fw.steps, width} : Shape{width};
+    return l;
+  }
+
+  std::vector<VarDecl> variables() const override {
+    std::vector<VarDecl> v = fw.variables("forward_");
+    for (auto& d : bw.variables("backward_")) v.push_back(d);
+    return v;
+  }
+  // each direction's output and cache, and the backward one's input gradient
+  int64_t cache_per_row(bool training) const override {
+    return 2 * fw.out_size() + fw.cache_per_row(training) + bw.cache_per_row(training) +
+           (training ? this->in.size() : 0);
+  }
+  double flops_per_row() const override { return 2 * fw.flops(); }
+  bool passes_mask() const override { return fw.return_sequences; }
+  bool reads_mask() const override { return true; }
+
+  void forward(const Context<T>& c, const Batch<T>& in, T* out, T* cache,
+               int64_t rows) const override {
+    Parts p = parts(cache, rows, c.training);
+    fw.forward(c.params, voff(0), voff(1), voff(2), in.dense, p.fo, p.fc, rows, c.training, c.rng,
+               c.mask, c.threads);
+    bw.forward(c.params, voff(3), voff(4), voff(5), in.dense, p.bo, p.bc, rows, c.training, c.rng,
+               c.mask, c.threads);
+    const int64_t u = fw.u, steps = fw.return_sequences ? fw.steps : 1;
+    const int64_t width = this->out.last();
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t s = 0; s < steps; ++s) {
+        const T* a = p.fo + (i * steps + s) * u;
+        const T* b = p.bo + (i * steps + (steps - 1 - s)) * u;  // back in the input's order
+        T* o = out + (i * steps + s) * width;
+        switch (merge) {
+          case Merge::Concat:
+            std::copy(a, a + u, o);
+            std::copy(b, b + u, o + u);
+            break;
+          case Merge::Sum: for (int64_t j = 0; j < u; ++j) o[j] = a[j] + b[j]; break;
+          case Merge::Mul: for (int64_t j = 0; j < u; ++j) o[j] = a[j] * b[j]; break;
+          case Merge::Ave: for (int64_t j = 0; j < u; ++j) o[j] = (a[j] + b[j]) * T(0.5); break;
+        }
+      }
+  }
+
+  void backward(const Context<T>& c, const Batch<T>& in, const T*, T* dout, const T* cache,
+                T* din, T* grads, int64_t rows, bool accumulate) const override {
+    Parts p = parts(const_cast<T*>(cache), rows, true);
+    const int64_t u = fw.u, steps = fw.return_sequences ? fw.steps : 1;
+    const int64_t width = this->out.last();
+    // the directions' output gradients, over their own outputs (fo, bo: no
+    // longer needed but by mul, which reads both before either is written)
+    T* dfo = p.fo;
+    T* dbo = p.bo;
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t s = 0; s < steps; ++s) {
+        const T* d = dout + (i * steps + s) * width;
+        T* a = dfo + (i * steps + s) * u;
+        T* b = dbo + (i * steps + (steps - 1 - s)) * u;
+        for (int64_t j = 0; j < u; ++j) {
+          T da, db;
+          switch (merge) {
+            case Merge::Concat: da = d[j]; db = d[u + j]; break;
+            case Merge::Sum: da = db = d[j]; break;
+            case Merge::Mul: da = d[j] * b[j]; db = d[j] * a[j]; break;
+            default: da = db = d[j] * T(0.5); break;
+          }
+          a[j] = da;
+          b[j] = db;
+        }
+      }
+    fw.backward(c.params, grads, voff(0), voff(1), voff(2), in.dense, dfo, p.fc, din, rows,
+                accumulate, c.mask, c.threads);
+    bw.backward(c.params, grads, voff(3), voff(4), voff(5), in.dense, dbo, p.bc, din ? p.din : nullptr,
+                rows, accumulate, c.mask, c.threads);
+    if (din)
+      for (int64_t q = 0; q < rows * this->in.size(); ++q) din[q] += p.din[q];
+  }
+
+  bool has_penalties() const override { return fw.has_penalties(); }
+  double add_penalties(const T* params, T* grads, double scale) const override {
+    return fw.add_penalties(params, grads, scale, voff(0), voff(1), voff(2)) +
+           bw.add_penalties(params, grads, scale, voff(3), voff(4), voff(5));
+  }
+  void apply_constraints(T* params) const override {
+    fw.apply_constraints(params, voff(0), voff(1), voff(2));
+    bw.apply_constraints(params, voff(3), voff(4), voff(5));
+  }
+  bool has_activity() const override { return fw.w.activity_penalty.active(); }
+  double activity(const T* y, T* dy, int64_t rows) const override {
+    return activity_loss(fw.w.activity_penalty, y, dy, rows * this->out.size());
+  }
+
+ private:
+  struct Parts {
+    T *fo, *bo, *fc, *bc, *din;
+  };
+  Parts parts(T* cache, int64_t rows, bool training) const {
+    Parts p;
+    p.fo = cache;
+    p.bo = p.fo + rows * fw.out_size();
+    p.fc = p.bo + rows * fw.out_size();
+    p.bc = p.fc + rows * fw.cache_per_row(training);
+    p.din = p.bc + rows * bw.cache_per_row(training);
+    return p;
+  }
+  // variable q of the forward (0-2) and backward (3-5) layers: kernel,
+  // recurrent kernel, bias
+  int64_t voff(int q) const {
+    const int per = fw.use_bias ? 3 : 2;
+    const int d = q / 3, v = q % 3;
+    if (v >= per) return 0;
+    return this->off[size_t(d * per + v)];
+  }
+};
+
+}  // namespace nc
