@@ -145,6 +145,17 @@ def prepare_targets(y, n_out, loss_name, sparse, dtype, n_samples):
     return np.ascontiguousarray(y, dtype=dtype)
 
 
+def check_raw_input(layers, X, what="x"):
+    """What the first layer demands of X before it becomes floats (an
+    Embedding's integer token ids in range): a ValueError naming the problem."""
+    for layer in layers:
+        if isinstance(layer, dict) or layer._core_specs():
+            check = getattr(layer, "_check_raw_input", None)
+            if check is not None:
+                check(X, what)
+            return
+
+
 class Network:
     """A built network: the C++ object, its flat parameters and state, and the layer map."""
 
@@ -223,7 +234,10 @@ class Network:
             for v in variables:
                 by_layer.setdefault(self.core_to_layer[v["layer"]], []).append((buf, v))
         for i in range(len(self.layers)):
-            for buf, v in by_layer.get(i, []):
+            # each core layer's variables in its declaration order (a
+            # Bidirectional's forward kernel, recurrent kernel and bias, then
+            # the backward ones: Keras's order, not the buffer's)
+            for buf, v in sorted(by_layer.get(i, []), key=lambda e: (e[1]["layer"], e[1].get("index", 0))):
                 n = int(np.prod(v["shape"]))
                 out.append((buf, v["offset"], n, tuple(v["shape"])))
         return out
@@ -246,6 +260,7 @@ class Network:
 
     def features(self, X, what="x"):
         """X checked against the input shape and viewed as the core takes it: (Xc, X's shape)."""
+        check_raw_input(self.layers, X, what)
         return as_features(X, self.dtype, self.n_in, what, self.input_shape)
 
     def predict_rows(self, Xc, threads, check_finite=False):

@@ -197,6 +197,7 @@ variance_scaling = VarianceScaling
 _BY_NAME = {
     "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
     "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
+    "uniform": RandomUniform, "normal": RandomNormal,  # Keras's aliases (Embedding's default)
     "glorot_normal": GlorotNormal, "glorot_uniform": GlorotUniform, "he_normal": HeNormal,
     "he_uniform": HeUniform, "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform,
     "orthogonal": Orthogonal, "variance_scaling": VarianceScaling,

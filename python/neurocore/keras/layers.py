@@ -250,3 +250,6 @@ from ._spatial import (  # noqa: E402,F401
     GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
     MaxPooling1D, MaxPooling2D, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
 )
+
+# the recurrent and sequence layers (defined in _recurrent)
+from ._recurrent import GRU, LSTM, Bidirectional, Embedding, Masking, SimpleRNN  # noqa: E402,F401
