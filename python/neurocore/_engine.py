@@ -258,9 +258,11 @@ class Network:
                 raise ValueError("weights contain NaN or infinity")
             getattr(self, buf)[off:off + n] = w.ravel()
 
-    def features(self, X, what="x"):
-        """X checked against the input shape and viewed as the core takes it: (Xc, X's shape)."""
-        check_raw_input(self.layers, X, what)
+    def features(self, X, what="x", raw_checked=False):
+        """X checked against the input shape and viewed as the core takes it: (Xc, X's shape).
+        ``raw_checked``: check_raw_input already saw X before it became floats."""
+        if not raw_checked:
+            check_raw_input(self.layers, X, what)
         return as_features(X, self.dtype, self.n_in, what, self.input_shape)
 
     def predict_rows(self, Xc, threads, check_finite=False):

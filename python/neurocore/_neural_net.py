@@ -199,15 +199,23 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
     def _input_sample_shape(self):
         return self._net.input_shape
 
+    def _check_raw_X(self, X):
+        """What the first layer demands of X before it becomes floats (an
+        Embedding's integer token ids in [0, input_dim))."""
+        layers = self._net.layers if "_net" in self.__dict__ else _hidden_layers(self.layers)
+        _engine.check_raw_input(layers, X, "X")
+
     def _prepare_X(self, X):
+        self._check_raw_X(X)
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
                           dtype=np.dtype(self.dtype), order="C", allow_nd=True)
-        Xc, _ = self._net.features(X, "X")
+        Xc, _ = self._net.features(X, "X", raw_checked=True)
         return Xc
 
     def _outputs(self, X):
         if "_net" not in self.__dict__:
             check_is_fitted(self)
+        self._check_raw_X(X)
         Xc = _engine.fast_rows(self, X, self._net.dtype, self._net.n_in)
         fast = Xc is not None
         if not fast:
@@ -431,6 +439,7 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
         return self._fit_labels(X, y, sample_weight, incremental=True)
 
     def _validate_xy(self, X, y, reset):
+        self._check_raw_X(X)
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              dtype=np.dtype(self.dtype), order="C", reset=reset, allow_nd=True)
         if y.ndim == 2 and y.shape[1] == 1:
@@ -596,6 +605,7 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
 
     def _fit_targets(self, X, y, sample_weight, incremental):
         first = not incremental or "_net" not in self.__dict__
+        self._check_raw_X(X)
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              y_numeric=True, dtype=np.dtype(self.dtype), order="C", reset=first,
                              allow_nd=True)

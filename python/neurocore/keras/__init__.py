@@ -19,6 +19,7 @@ from . import (  # noqa: F401
     metrics,
     models,
     optimizers,
+    preprocessing,
     regularizers,
     utils,
 )
@@ -27,5 +28,5 @@ from .models import Sequential, load_model  # noqa: F401
 
 __all__ = [
     "activations", "callbacks", "constraints", "initializers", "layers", "losses", "metrics", "models",
-    "optimizers", "regularizers", "utils", "Input", "Sequential", "load_model",
+    "optimizers", "preprocessing", "regularizers", "utils", "Input", "Sequential", "load_model",
 ]

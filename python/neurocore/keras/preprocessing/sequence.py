@@ -1,0 +1,5 @@
+"""``keras.preprocessing.sequence``: ``pad_sequences``."""
+
+from ..utils.sequence_utils import pad_sequences  # noqa: F401
+
+__all__ = ["pad_sequences"]
