@@ -1,16 +1,15 @@
 // The recurrent cells' steps (SimpleRNN, LSTM, GRU), Keras's gate orders:
-// LSTM (i, f, c, o), GRU (z, r, h). One time step of a batch: the gate
-// pre-activations of the step (the input projection of every step is one
-// GEMM beforehand, the recurrent product one GEMM for all gates) go through
-// their activations and the cell's update in one pass per row, and back.
-// Compiled per instruction set; sigmoid and tanh in float32 are straight-line
-// arithmetic on the float32 exponential (activations.hpp), so the loops are
-// vector loops.
+// LSTM (i, f, c, o), GRU (z, r, h). The layer keeps a step's values unit by
+// unit with the batch's samples side by side (one unit's values for every
+// sample are contiguous: "rows in lanes"), so every elementwise pass of a
+// step runs over whole vectors whatever the number of units (6 GRU units
+// over a batch of 100 are 6 rows of 100 lanes, not 100 rows of 6). Each
+// function here is one unit's row of a step, over `n` samples; compiled per
+// instruction set. sigmoid and tanh in float32 are straight-line arithmetic on
+// the float32 exponential (activations.hpp), so the loops are vector loops.
 //
-// Layouts: a step's rows are `rows` samples; z rows hold G * u gate values
-// (ldz apart), states u values (lds apart). mask (rows, ldm apart; null: no
-// mask): a sample whose mask is 0 at this step keeps its state (Keras's
-// masking: the state is carried over the padded step).
+// mask (n; null: none): a sample whose mask is 0 at this step keeps its
+// state (Keras's masking: the state is carried over the padded step).
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -97,168 +96,239 @@ NC_ISA_FUNCTION((template <class T>), (<T>), void, act_grad_inplace,
   for (int64_t j = 0; j < n; ++j) d[j] *= act_derivative(a, T(0), y[j]);
 })
 
-// LSTM: z = (i, f, c~, o) pre-activations -> their activations (in place);
-// c = f * c_prev + i * c~, h = o * act(c). th (u) is scratch.
-NC_ISA_FUNCTION((template <class T>), (<T>), void, lstm_row,
-                (T* __restrict z, const T* __restrict c_prev, T* __restrict c, T* __restrict h,
-                 T* __restrict th, int64_t u, const ActSpec& act, const ActSpec& ract),
-                (z, c_prev, c, h, th, u, act, ract), {
-  act_inplace<T>(z, 2 * u, ract);
-  act_inplace<T>(z + 2 * u, u, act);
-  act_inplace<T>(z + 3 * u, u, ract);
-  const T* ig = z;
-  const T* fg = z + u;
-  const T* cg = z + 2 * u;
-  for (int64_t j = 0; j < u; ++j) {
-    const T cp = c_prev ? c_prev[j] : T(0);
-    c[j] = fg[j] * cp + ig[j] * cg[j];
-    th[j] = c[j];
-  }
-  act_inplace<T>(th, u, act);
-  const T* og = z + 3 * u;
-  for (int64_t j = 0; j < u; ++j) h[j] = og[j] * th[j];
+// y[0, n) = mask ? x : keep (keep null: zeros), the masked steps' carry
+NC_ISA_FUNCTION((template <class T>), (<T>), void, carry_masked,
+                (T* __restrict y, const T* __restrict keep, const T* __restrict mask, int64_t n),
+                (y, keep, mask, n), {
+  if (!mask) return;
+  for (int64_t j = 0; j < n; ++j) y[j] = mask[j] != T(0) ? y[j] : (keep ? keep[j] : T(0));
 })
 
-// LSTM backward of one row: dh (the gradient at h), dc (at c, from the step
-// after; becomes the gradient at c_prev), z the gate activations (becomes the
-// gradient at the pre-activations). s (6 u) scratch.
-NC_ISA_FUNCTION((template <class T>), (<T>), void, lstm_row_backward,
-                (T* __restrict z, T* __restrict dc, const T* __restrict dh, const T* __restrict c,
-                 const T* __restrict c_prev, T* __restrict s, int64_t u, const ActSpec& act,
-                 const ActSpec& ract),
-                (z, dc, dh, c, c_prev, s, u, act, ract), {
-  T* a = s;            // the gate activations i, f, c~, o
-  T* tc = s + 4 * u;   // act(c)
-  T* dtc = s + 5 * u;  // the gradient at c through h
-  for (int64_t j = 0; j < 4 * u; ++j) a[j] = z[j];
-  for (int64_t j = 0; j < u; ++j) tc[j] = c[j];
-  act_inplace<T>(tc, u, act);
-  for (int64_t j = 0; j < u; ++j) {
-    z[3 * u + j] = dh[j] * tc[j];  // at o
-    dtc[j] = dh[j] * a[3 * u + j];
-  }
-  act_grad_inplace<T>(dtc, tc, u, act);
-  for (int64_t j = 0; j < u; ++j) {
-    const T d = dc[j] + dtc[j];
-    const T cp = c_prev ? c_prev[j] : T(0);
-    z[j] = d * a[2 * u + j];  // at i
-    z[u + j] = d * cp;        // at f
-    z[2 * u + j] = d * a[j];  // at c~
-    dc[j] = d * a[u + j];
-  }
-  act_grad_inplace<T>(z, a, 2 * u, ract);              // i, f
-  act_grad_inplace<T>(z + 2 * u, a + 2 * u, u, act);   // c~
-  act_grad_inplace<T>(z + 3 * u, a + 3 * u, u, ract);  // o
+// z[0, n) = mask ? z : 0 (no gradient through a masked step's gates)
+NC_ISA_FUNCTION((template <class T>), (<T>), void, zero_masked,
+                (T* __restrict z, const T* __restrict mask, int64_t n), (z, mask, n), {
+  if (!mask) return;
+  for (int64_t j = 0; j < n; ++j) z[j] = mask[j] != T(0) ? z[j] : T(0);
 })
 
-// GRU, reset after (Keras's default): zx = (x_z, x_r, x_h) with the input
-// bias, rz = h_prev @ R + the recurrent bias. zx becomes (z, r, hh);
-// h = z * h_prev + (1 - z) * hh, hh = act(x_h + r * rz_h).
-NC_ISA_FUNCTION((template <class T>), (<T>), void, gru_row_after,
-                (T* __restrict zx, const T* __restrict rz, const T* __restrict hp, T* __restrict h,
-                 int64_t u, const ActSpec& act, const ActSpec& ract),
-                (zx, rz, hp, h, u, act, ract), {
-  for (int64_t j = 0; j < 2 * u; ++j) zx[j] += rz[j];
-  act_inplace<T>(zx, 2 * u, ract);
-  T* hh = zx + 2 * u;
-  for (int64_t j = 0; j < u; ++j) hh[j] += zx[u + j] * rz[2 * u + j];
-  act_inplace<T>(hh, u, act);
-  for (int64_t j = 0; j < u; ++j) {
-    const T p = hp ? hp[j] : T(0);
-    h[j] = zx[j] * p + (T(1) - zx[j]) * hh[j];
-  }
+// LSTM forward of one unit: the gate rows i, f, g (= c~), o hold their
+// pre-activations and become their activations; c = f * c_prev + i * g,
+// h = o * act(c), masked samples keeping c_prev and h_prev.
+NC_ISA_FUNCTION((template <class T>), (<T>), void, lstm_unit,
+                (T* __restrict i, T* __restrict f, T* __restrict g, T* __restrict o,
+                 const T* __restrict cp, const T* __restrict hp, T* __restrict c, T* __restrict h,
+                 const T* __restrict mask, int64_t n, const ActSpec& act, const ActSpec& ract),
+                (i, f, g, o, cp, hp, c, h, mask, n, act, ract), {
+  act_inplace<T>(i, n, ract);
+  act_inplace<T>(f, n, ract);
+  act_inplace<T>(g, n, act);
+  act_inplace<T>(o, n, ract);
+  for (int64_t j = 0; j < n; ++j) c[j] = f[j] * (cp ? cp[j] : T(0)) + i[j] * g[j];
+  for (int64_t j = 0; j < n; ++j) h[j] = c[j];
+  act_inplace<T>(h, n, act);
+  for (int64_t j = 0; j < n; ++j) h[j] *= o[j];
+  carry_masked<T>(c, cp, mask, n);
+  carry_masked<T>(h, hp, mask, n);
 })
 
-// its backward: zx (the activations z, r, hh) becomes the gradient at the
-// input pre-activations, zr (rz) the gradient at the recurrent ones; dhp =
-// dh * z (the direct term; the recurrent product's is added after). s (4 u).
-NC_ISA_FUNCTION((template <class T>), (<T>), void, gru_row_after_backward,
-                (T* __restrict zx, T* __restrict zr, const T* __restrict hp,
-                 const T* __restrict dh, T* __restrict dhp, T* __restrict s, int64_t u,
+// LSTM backward of one unit: dh the gradient at h; dc at c (from the step
+// after), becoming the gradient at c_prev; the gate rows' activations become
+// the gradients at their pre-activations (zero where masked). s: 6 rows of n
+// scratch, s + k * n.
+NC_ISA_FUNCTION((template <class T>), (<T>), void, lstm_unit_backward,
+                (T* __restrict i, T* __restrict f, T* __restrict g, T* __restrict o,
+                 const T* __restrict cp, const T* __restrict c, const T* __restrict dh,
+                 T* __restrict dc, T* __restrict s, const T* __restrict mask, int64_t n,
                  const ActSpec& act, const ActSpec& ract),
-                (zx, zr, hp, dh, dhp, s, u, act, ract), {
-  for (int64_t j = 0; j < 3 * u; ++j) s[j] = zx[j];
-  const T* zg = s;
-  const T* rg = s + u;
-  const T* hh = s + 2 * u;
-  for (int64_t j = 0; j < u; ++j) {
-    const T p = hp ? hp[j] : T(0);
-    zx[j] = dh[j] * (p - hh[j]);             // at z
-    zx[2 * u + j] = dh[j] * (T(1) - zg[j]);  // at hh
-    dhp[j] = dh[j] * zg[j];
+                (i, f, g, o, cp, c, dh, dc, s, mask, n, act, ract), {
+  T* tc = s;
+  T* d = s + n;
+  T* go = s + 2 * n;
+  T* gi = s + 3 * n;
+  T* gf = s + 4 * n;
+  T* gg = s + 5 * n;
+  for (int64_t j = 0; j < n; ++j) tc[j] = c[j];
+  act_inplace<T>(tc, n, act);
+  for (int64_t j = 0; j < n; ++j) d[j] = dh[j] * o[j];
+  act_grad_inplace<T>(d, tc, n, act);
+  for (int64_t j = 0; j < n; ++j) {
+    d[j] += dc[j];
+    go[j] = dh[j] * tc[j];
+    gi[j] = d[j] * g[j];
+    gf[j] = d[j] * (cp ? cp[j] : T(0));
+    gg[j] = d[j] * i[j];
+    const bool kept = !mask || mask[j] != T(0);
+    dc[j] = kept ? d[j] * f[j] : dc[j];
   }
-  act_grad_inplace<T>(zx + 2 * u, hh, u, act);
-  for (int64_t j = 0; j < u; ++j) {
-    const T rzh = zr[2 * u + j];
-    zx[u + j] = zx[2 * u + j] * rzh;  // at r
-    zr[2 * u + j] = zx[2 * u + j] * rg[j];
+  act_grad_inplace<T>(go, o, n, ract);
+  act_grad_inplace<T>(gi, i, n, ract);
+  act_grad_inplace<T>(gf, f, n, ract);
+  act_grad_inplace<T>(gg, g, n, act);
+  for (int64_t j = 0; j < n; ++j) {
+    i[j] = gi[j];
+    f[j] = gf[j];
+    g[j] = gg[j];
+    o[j] = go[j];
   }
-  act_grad_inplace<T>(zx, zg, 2 * u, ract);
-  for (int64_t j = 0; j < 2 * u; ++j) zr[j] = zx[j];
+  zero_masked<T>(i, mask, n);
+  zero_masked<T>(f, mask, n);
+  zero_masked<T>(g, mask, n);
+  zero_masked<T>(o, mask, n);
 })
 
-// GRU, reset before: zx = (x_z + h_prev R_z, x_r + h_prev R_r, x_h) ->
-// (z, r, .) and rh = r * hr (hr: h_prev, or its recurrent-dropout copy for
-// the candidate's product) before the candidate's product ...
-NC_ISA_FUNCTION((template <class T>), (<T>), void, gru_row_before_gates,
-                (T* __restrict zx, const T* __restrict hr, T* __restrict rh, int64_t u,
+// SimpleRNN forward of one unit: z (the pre-activation) becomes act(z), h
+// that, or h_prev where masked.
+NC_ISA_FUNCTION((template <class T>), (<T>), void, simple_unit,
+                (T* __restrict z, const T* __restrict hp, T* __restrict h, const T* __restrict mask,
+                 int64_t n, const ActSpec& act),
+                (z, hp, h, mask, n, act), {
+  act_inplace<T>(z, n, act);
+  for (int64_t j = 0; j < n; ++j) h[j] = z[j];
+  carry_masked<T>(h, hp, mask, n);
+})
+
+// its backward: z (act(z)) becomes dh * act'(z), zero where masked
+NC_ISA_FUNCTION((template <class T>), (<T>), void, simple_unit_backward,
+                (T* __restrict z, const T* __restrict dh, T* __restrict s,
+                 const T* __restrict mask, int64_t n, const ActSpec& act),
+                (z, dh, s, mask, n, act), {
+  for (int64_t j = 0; j < n; ++j) s[j] = dh[j];
+  act_grad_inplace<T>(s, z, n, act);
+  for (int64_t j = 0; j < n; ++j) z[j] = s[j];
+  zero_masked<T>(z, mask, n);
+})
+
+// GRU, reset after (Keras's default), one unit: the input rows xz, xr, xh
+// (with the input bias) and the recurrent rows rz, rr, rh (h_prev @ R plus
+// the recurrent bias): z = ract(xz + rz), r = ract(xr + rr), hh = act(xh +
+// r * rh), h = z * h_prev + (1 - z) * hh. xz, xr, xh become z, r, hh.
+NC_ISA_FUNCTION((template <class T>), (<T>), void, gru_unit_after,
+                (T* __restrict xz, T* __restrict xr, T* __restrict xh, const T* __restrict rz,
+                 const T* __restrict rr, const T* __restrict rh, const T* __restrict hp,
+                 T* __restrict h, const T* __restrict mask, int64_t n, const ActSpec& act,
                  const ActSpec& ract),
-                (zx, hr, rh, u, ract), {
-  act_inplace<T>(zx, 2 * u, ract);
-  for (int64_t j = 0; j < u; ++j) rh[j] = hr ? zx[u + j] * hr[j] : T(0);
-})
-
-// ... and after it (zx's third row + rh @ R_h): hh = act(.), h = z h_prev + (1 - z) hh
-NC_ISA_FUNCTION((template <class T>), (<T>), void, gru_row_before_out,
-                (T* __restrict zx, const T* __restrict hp, T* __restrict h, int64_t u,
-                 const ActSpec& act),
-                (zx, hp, h, u, act), {
-  T* hh = zx + 2 * u;
-  act_inplace<T>(hh, u, act);
-  for (int64_t j = 0; j < u; ++j) {
+                (xz, xr, xh, rz, rr, rh, hp, h, mask, n, act, ract), {
+  for (int64_t j = 0; j < n; ++j) {
+    xz[j] += rz[j];
+    xr[j] += rr[j];
+  }
+  act_inplace<T>(xz, n, ract);
+  act_inplace<T>(xr, n, ract);
+  for (int64_t j = 0; j < n; ++j) xh[j] += xr[j] * rh[j];
+  act_inplace<T>(xh, n, act);
+  for (int64_t j = 0; j < n; ++j) {
     const T p = hp ? hp[j] : T(0);
-    h[j] = zx[j] * p + (T(1) - zx[j]) * hh[j];
+    h[j] = xz[j] * p + (T(1) - xz[j]) * xh[j];
   }
+  carry_masked<T>(h, hp, mask, n);
 })
 
-// Its backward in two passes around the candidate's product: first the
-// gradients at z and at the candidate (zx rows 0 and 2), dhp = dh * z; the
-// caller then forms drh = d_candidate @ R_h^T, and the second pass gives the
-// gradient at r (row 1) and adds drh * r * (rm: the recurrent-dropout mask
-// of the candidate, or null) to dhp. r, saved in s (u), the first pass keeps.
-NC_ISA_FUNCTION((template <class T>), (<T>), void, gru_row_before_backward1,
-                (T* __restrict zx, const T* __restrict hp, const T* __restrict dh,
-                 T* __restrict dhp, T* __restrict s, int64_t u, const ActSpec& act,
-                 const ActSpec& ract),
-                (zx, hp, dh, dhp, s, u, act, ract), {
-  T* zg = s;
-  T* hh = s + u;
-  for (int64_t j = 0; j < u; ++j) {
-    zg[j] = zx[j];
-    hh[j] = zx[2 * u + j];
-  }
-  for (int64_t j = 0; j < u; ++j) {
+// its backward: z, r, hh (rows xz, xr, xh) become the gradients at the input
+// pre-activations, rz, rr, rh (the recurrent pre-activations) the gradients
+// at them; dhp = dh * z, or dh where masked (the direct terms; the recurrent
+// product's come after). s: 3 rows of n scratch.
+NC_ISA_FUNCTION((template <class T>), (<T>), void, gru_unit_after_backward,
+                (T* __restrict xz, T* __restrict xr, T* __restrict xh, T* __restrict rz,
+                 T* __restrict rr, T* __restrict rh, const T* __restrict hp,
+                 const T* __restrict dh, T* __restrict dhp, T* __restrict s,
+                 const T* __restrict mask, int64_t n, const ActSpec& act, const ActSpec& ract),
+                (xz, xr, xh, rz, rr, rh, hp, dh, dhp, s, mask, n, act, ract), {
+  T* gz = s;
+  T* gh = s + n;
+  T* gr = s + 2 * n;
+  for (int64_t j = 0; j < n; ++j) {
     const T p = hp ? hp[j] : T(0);
-    zx[j] = dh[j] * (p - hh[j]);
-    zx[2 * u + j] = dh[j] * (T(1) - zg[j]);
-    dhp[j] = dh[j] * zg[j];
+    gz[j] = dh[j] * (p - xh[j]);
+    gh[j] = dh[j] * (T(1) - xz[j]);
+    const bool kept = !mask || mask[j] != T(0);
+    dhp[j] = kept ? dh[j] * xz[j] : dh[j];
   }
-  act_grad_inplace<T>(zx, zg, u, ract);
-  act_grad_inplace<T>(zx + 2 * u, hh, u, act);
+  act_grad_inplace<T>(gz, xz, n, ract);
+  act_grad_inplace<T>(gh, xh, n, act);
+  for (int64_t j = 0; j < n; ++j) gr[j] = gh[j] * rh[j];
+  act_grad_inplace<T>(gr, xr, n, ract);
+  for (int64_t j = 0; j < n; ++j) {
+    rh[j] = gh[j] * xr[j];
+    xz[j] = rz[j] = gz[j];
+    xr[j] = rr[j] = gr[j];
+    xh[j] = gh[j];
+  }
+  zero_masked<T>(xz, mask, n);
+  zero_masked<T>(xr, mask, n);
+  zero_masked<T>(xh, mask, n);
+  zero_masked<T>(rz, mask, n);
+  zero_masked<T>(rr, mask, n);
+  zero_masked<T>(rh, mask, n);
 })
 
-NC_ISA_FUNCTION((template <class T>), (<T>), void, gru_row_before_backward2,
-                (T* __restrict zx, const T* __restrict drh, const T* __restrict hr,
-                 const T* __restrict rm, T* __restrict dhp, T* __restrict s, int64_t u,
-                 const ActSpec& ract),
-                (zx, drh, hr, rm, dhp, s, u, ract), {
-  T* rg = zx + u;  // r's activation, then the gradient at its pre-activation
-  for (int64_t j = 0; j < u; ++j) {
-    s[j] = rg[j];
-    dhp[j] += drh[j] * rg[j] * (rm ? rm[j] : T(1));
-    rg[j] = hr ? drh[j] * hr[j] : T(0);
+// GRU, reset before, one unit, in two passes around the candidate's product:
+// first z = ract(xz), r = ract(xr) (the rows already hold h_prev @ R_z, R_r)
+// and rhp = r * hr (hr: h_prev, or its recurrent-dropout copy; null at the
+// first step); then, xh holding x_h + rhp @ R_h, hh = act(xh), h = z h_prev
+// + (1 - z) hh.
+NC_ISA_FUNCTION((template <class T>), (<T>), void, gru_unit_before_gates,
+                (T* __restrict xz, T* __restrict xr, const T* __restrict hr, T* __restrict rhp,
+                 int64_t n, const ActSpec& ract),
+                (xz, xr, hr, rhp, n, ract), {
+  act_inplace<T>(xz, n, ract);
+  act_inplace<T>(xr, n, ract);
+  for (int64_t j = 0; j < n; ++j) rhp[j] = hr ? xr[j] * hr[j] : T(0);
+})
+
+NC_ISA_FUNCTION((template <class T>), (<T>), void, gru_unit_before_out,
+                (const T* __restrict xz, T* __restrict xh, const T* __restrict hp, T* __restrict h,
+                 const T* __restrict mask, int64_t n, const ActSpec& act),
+                (xz, xh, hp, h, mask, n, act), {
+  act_inplace<T>(xh, n, act);
+  for (int64_t j = 0; j < n; ++j) {
+    const T p = hp ? hp[j] : T(0);
+    h[j] = xz[j] * p + (T(1) - xz[j]) * xh[j];
   }
-  act_grad_inplace<T>(rg, s, u, ract);
+  carry_masked<T>(h, hp, mask, n);
+})
+
+// Its backward, first pass: z and hh's rows become their gradients (zero
+// where masked), dhp = dh * z (dh where masked); the caller then forms drh =
+// R_h @ d_candidate ...
+NC_ISA_FUNCTION((template <class T>), (<T>), void, gru_unit_before_backward1,
+                (T* __restrict xz, T* __restrict xh, const T* __restrict hp,
+                 const T* __restrict dh, T* __restrict dhp, T* __restrict s,
+                 const T* __restrict mask, int64_t n, const ActSpec& act, const ActSpec& ract),
+                (xz, xh, hp, dh, dhp, s, mask, n, act, ract), {
+  T* gz = s;
+  T* gh = s + n;
+  for (int64_t j = 0; j < n; ++j) {
+    const T p = hp ? hp[j] : T(0);
+    gz[j] = dh[j] * (p - xh[j]);
+    gh[j] = dh[j] * (T(1) - xz[j]);
+    const bool kept = !mask || mask[j] != T(0);
+    dhp[j] = kept ? dh[j] * xz[j] : dh[j];
+  }
+  act_grad_inplace<T>(gz, xz, n, ract);
+  act_grad_inplace<T>(gh, xh, n, act);
+  for (int64_t j = 0; j < n; ++j) {
+    xz[j] = gz[j];
+    xh[j] = gh[j];
+  }
+  zero_masked<T>(xz, mask, n);
+  zero_masked<T>(xh, mask, n);
+})
+
+// ... and the second: r's row becomes its gradient drh * hr * ract'(r), and
+// dhp += drh * r * rm (rm: the candidate's recurrent-dropout mask, or null)
+NC_ISA_FUNCTION((template <class T>), (<T>), void, gru_unit_before_backward2,
+                (T* __restrict xr, const T* __restrict drh, const T* __restrict hr,
+                 const T* __restrict rm, T* __restrict dhp, T* __restrict s,
+                 const T* __restrict mask, int64_t n, const ActSpec& ract),
+                (xr, drh, hr, rm, dhp, s, mask, n, ract), {
+  for (int64_t j = 0; j < n; ++j) {
+    const bool kept = !mask || mask[j] != T(0);
+    dhp[j] += kept ? drh[j] * xr[j] * (rm ? rm[j] : T(1)) : T(0);
+    s[j] = hr ? drh[j] * hr[j] : T(0);
+  }
+  act_grad_inplace<T>(s, xr, n, ract);
+  for (int64_t j = 0; j < n; ++j) xr[j] = s[j];
+  zero_masked<T>(xr, mask, n);
 })
 
 }  // namespace detail

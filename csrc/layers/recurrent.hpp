@@ -107,9 +107,12 @@ struct RnnCore {
   }
   double flops() const { return 2.0 * double(steps) * double(f + u) * double(gu()); }
 
-  // The per-sample cache, in arrays of rows * size values each.
+  // The per-sample cache, in arrays of rows * size values each. A step's
+  // values are unit-major with the samples side by side: array[v * rows *
+  // steps + s * rows + i] is value v (a gate unit, a state unit) of sample i
+  // at processing step s (kernels/recurrent.hpp, "rows in lanes").
   struct Layout {
-    int64_t xd, z, zr, hp, c, rh, mi, mr, dh, dhn, dc, tmp, scratch, hm, total;
+    int64_t xs, z, zr, hp, c, rh, mt, mi, mr, hl, dh, dhn, dc, tmp, hr, scratch, hm, total;
   };
   Layout layout(bool training) const {
     Layout l{};
@@ -118,24 +121,28 @@ struct RnnCore {
       *field = at;
       at += n;
     };
-    take(&l.xd, in_masks(training) * steps * f);
+    take(&l.xs, xs_copies(training) * steps * f);  // the input, step-major (processing order)
     take(&l.z, steps * gu());
     take(&l.zr, reset_after ? steps * gu() : 0);
-    take(&l.hp, steps * u);
+    take(&l.hp, steps * u);  // h_prev of every step
     take(&l.c, cell == Cell::Lstm ? steps * u : 0);
     take(&l.rh, cell == Cell::Gru && !reset_after ? steps * u : 0);
+    take(&l.mt, steps);  // Keras's mask, step-major
     take(&l.mi, in_masks(training) * f);
     take(&l.mr, rec_masks(training) * u);
+    take(&l.hl, u);  // the last state
     take(&l.dh, u);
     take(&l.dhn, u);
     take(&l.dc, u);
-    take(&l.tmp, std::max(u, gu()));
+    take(&l.tmp, u);
+    take(&l.hr, u);
     take(&l.scratch, 6 * u);
     take(&l.hm, rec_masks(training) ? steps * u : 0);
     l.total = at;
     return l;
   }
   int64_t cache_per_row(bool training) const { return layout(training).total; }
+  int64_t xs_copies(bool training) const { return in_masks(training) ? input_blocks(training).count : 1; }
 
   // column blocks of the gates: [b * width, (b + 1) * width)
   struct Blocks {
@@ -157,132 +164,126 @@ struct RnnCore {
                T* cache, int64_t rows, bool training, MT19937* rng, const T* mask,
                int threads) const {
     const Layout L = layout(training);
-    const int64_t G = gu(), m = rows * steps;
+    const int64_t G = gu(), n = rows, RS = rows * steps;
     const T* K = params + k_off;
-    const T* R = params + r_off;
+    const T* Rk = params + r_off;
     const T* bias = use_bias ? params + b_off : nullptr;
-    T* Z = cache + rows * L.z;
-    T* ZR = cache + rows * L.zr;
-    T* HP = cache + rows * L.hp;
-    T* C = cache + rows * L.c;
-    T* RH = cache + rows * L.rh;
-    T* MI = cache + rows * L.mi;
-    T* MR = cache + rows * L.mr;
-    T* HR = cache + rows * L.tmp;  // a step's masked h_prev (rows, u)
-    T* S = cache + rows * L.scratch;
+    T* Z = cache + n * L.z;
+    T* ZR = cache + n * L.zr;
+    T* HP = cache + n * L.hp;
+    T* C = cache + n * L.c;
+    T* RH = cache + n * L.rh;
+    T* MT = cache + n * L.mt;
+    T* MI = cache + n * L.mi;
+    T* MR = cache + n * L.mr;
+    T* HL = cache + n * L.hl;
+    T* HR = cache + n * L.hr;
+    T* S = cache + n * L.scratch;
     const int64_t nmi = in_masks(training), nmr = rec_masks(training);
     if (nmi || nmr) {
       if (!rng) throw std::logic_error(name + ": dropout needs the fit's random stream");
-      if (nmi) dropout_mask(MI, rows * nmi * f, dropout, *rng);
-      if (nmr) dropout_mask(MR, rows * nmr * u, rdropout, *rng);
+      if (nmi) dropout_mask(MI, n * nmi * f, dropout, *rng);       // (rows, nmi, f)
+      if (nmr) dropout_mask(MR, nmr * u * n, rdropout, *rng);      // (nmr, u, rows)
     }
-    // the input projection, block by block of gates
+    if (mask)
+      for (int64_t s = 0; s < steps; ++s)
+        for (int64_t i = 0; i < n; ++i) MT[s * n + i] = mask[i * steps + time_of(s)];
+    // the input, step-major in processing order (a copy per input-dropout
+    // block, masked), then its projection: one GEMM over every step per block
     const Blocks ib = input_blocks(training);
-    for (int64_t b = 0; b < ib.count; ++b) {
-      const T* src = x;
-      if (nmi) {
-        T* xd = cache + rows * L.xd + b * m * f;
-        for (int64_t i = 0; i < rows; ++i) {
-          const T* mk = MI + (i * nmi + b) * f;
-          for (int64_t t = 0; t < steps; ++t) {
-            const T* xi = x + (i * steps + t) * f;
-            T* di = xd + (i * steps + t) * f;
-            for (int64_t j = 0; j < f; ++j) di[j] = xi[j] * mk[j];
+    for (int64_t b = 0; b < xs_copies(training); ++b) {
+      T* xs = cache + n * L.xs + b * RS * f;
+      for (int64_t s = 0; s < steps; ++s)
+        for (int64_t i = 0; i < n; ++i) {
+          const T* xi = x + (i * steps + time_of(s)) * f;
+          T* d = xs + (s * n + i) * f;
+          if (nmi) {
+            const T* mk = MI + (i * nmi + b) * f;
+            for (int64_t j = 0; j < f; ++j) d[j] = xi[j] * mk[j];
+          } else {
+            std::copy(xi, xi + f, d);
           }
         }
-        src = xd;
-      }
+    }
+    for (int64_t g = 0; g < G; ++g) std::fill(Z + g * RS, Z + (g + 1) * RS, bias ? bias[g] : T(0));
+    if (reset_after)
+      for (int64_t g = 0; g < G; ++g)
+        std::fill(ZR + g * RS, ZR + (g + 1) * RS, bias ? bias[G + g] : T(0));
+    for (int64_t b = 0; b < ib.count; ++b) {
       const int64_t c0 = b * ib.width;
-      detail::gemm<T>(false, false, Z + c0, src, K + c0, m, ib.width, f, T(1), T(0), threads,
-                      bias ? bias + c0 : nullptr, false, f, G, G);
+      detail::gemm<T>(true, true, Z + c0 * RS, K + c0, cache + n * L.xs + (nmi ? b : 0) * RS * f,
+                      ib.width, RS, f, T(1), T(1), threads, nullptr, false, G, f, RS);
     }
     const Blocks rb = rec_blocks(training);
-    const int64_t ldz = steps * G, ldh = steps * u;
-    const T* brec = reset_after && bias ? bias + G : nullptr;
     for (int64_t s = 0; s < steps; ++s) {
-      const int64_t t = time_of(s);
-      T* Zt = Z + t * G;
-      T* ZRt = ZR + t * G;
-      T* Hp = HP + t * u;  // h_prev of this step, ldh apart
+      T* Zs = Z + s * n;
+      T* ZRs = ZR + s * n;
+      T* HPs = HP + s * n;
+      const T* M = mask ? MT + s * n : nullptr;
       if (s == 0)
-        for (int64_t i = 0; i < rows; ++i) std::fill(Hp + i * ldh, Hp + i * ldh + u, T(0));
-      // the recurrent products
-      if (reset_after)
-        for (int64_t i = 0; i < rows; ++i) {
-          T* zr = ZRt + i * ldz;
-          if (brec)
-            std::copy(brec, brec + G, zr);
-          else
-            std::fill(zr, zr + G, T(0));
-        }
-      if (s > 0)
+        for (int64_t g = 0; g < u; ++g) std::fill(HPs + g * RS, HPs + g * RS + n, T(0));
+      T* hout = s + 1 < steps ? HP + (s + 1) * n : HL;
+      const int64_t ldo = s + 1 < steps ? RS : n;
+      if (s > 0)  // the recurrent products: gates (rows c0..) += R^T @ h_prev
         for (int64_t b = 0; b < rb.count; ++b) {
           const int64_t c0 = b * rb.width;
-          const T* A = Hp;
-          int64_t lda = ldh;
+          const T* src = HPs;
+          int64_t lds = RS;
           if (nmr) {
-            masked_rows(HR, Hp, ldh, MR, nmr, b, rows);
-            A = HR;
-            lda = u;
+            masked_plane(HR, HPs, RS, MR + b * u * n, n);
+            src = HR;
+            lds = n;
           }
-          T* dst = reset_after ? ZRt : Zt;
-          detail::gemm<T>(false, false, dst + c0, A, R + c0, rows, rb.width, u, T(1), T(1), threads,
-                          nullptr, false, lda, G, ldz);
+          detail::gemm<T>(true, false, (reset_after ? ZRs : Zs) + c0 * RS, Rk + c0, src,
+                          rb.width, n, u, T(1), T(1), threads, nullptr, false, G, lds, RS);
         }
-      // the cell's update, row by row
-      const int64_t tn = s + 1 < steps ? time_of(s + 1) : -1;
-      auto dest = [&](int64_t i) -> T* {  // where h_s goes: the next step's h_prev, or out
-        if (tn >= 0) return HP + tn * u + i * ldh;
-        return out + (return_sequences ? (i * steps + s) * u : i * u);
-      };
-      auto kept = [&](int64_t i) { return !mask || mask[i * steps + t] != T(0); };
+      const T* hpr = s > 0 ? HPs : nullptr;
+      auto hp = [&](int64_t g) { return hpr ? hpr + g * RS : nullptr; };
+      auto row = [&](T* base, int64_t v) { return base + v * RS; };
       if (cell == Cell::Gru && !reset_after) {
-        for_each_row(rows, threads, [&](int64_t i) {
-          const T* hr = nullptr;
-          if (s > 0) hr = nmr ? masked_row(S + i * 6 * u, Hp + i * ldh, MR + (i * nmr + 2) * u) : Hp + i * ldh;
-          detail::gru_row_before_gates<T>(Zt + i * ldz, kept(i) ? hr : nullptr, RH + t * u + i * ldh, u, ract);
+        const T* hr = hpr;
+        int64_t ldr = RS;
+        if (hpr && nmr) {
+          masked_plane(HR, HPs, RS, MR + 2 * u * n, n);
+          hr = HR;
+          ldr = n;
+        }
+        each_unit(n, threads, [&](int64_t g) {
+          detail::gru_unit_before_gates<T>(row(Zs, g), row(Zs, u + g), hr ? hr + g * ldr : nullptr,
+                                           RH + g * RS + s * n, n, ract);
         });
         if (s > 0)
-          detail::gemm<T>(false, false, Zt + 2 * u, RH + t * u, R + 2 * u, rows, u, u, T(1), T(1),
-                          threads, nullptr, false, ldh, G, ldz);
+          detail::gemm<T>(true, false, Zs + 2 * u * RS, Rk + 2 * u, RH + s * n, u, n, u, T(1), T(1),
+                          threads, nullptr, false, G, RS, RS);
       }
-      for_each_row(rows, threads, [&](int64_t i) {
-        T* h = dest(i);
-        const T* hp = s > 0 ? Hp + i * ldh : nullptr;
-        T* zi = Zt + i * ldz;
-        if (!kept(i)) {
-          if (hp)
-            std::copy(hp, hp + u, h);
-          else
-            std::fill(h, h + u, T(0));
-          if (cell == Cell::Lstm) {
-            T* ci = C + t * u + i * ldh;
-            if (s > 0)
-              std::copy(C + time_of(s - 1) * u + i * ldh, C + time_of(s - 1) * u + i * ldh + u, ci);
+      each_unit(n, threads, [&](int64_t g) {
+        T* h = hout + g * ldo;
+        switch (cell) {
+          case Cell::Simple:
+            detail::simple_unit<T>(row(Zs, g), hp(g), h, M, n, act);
+            break;
+          case Cell::Lstm:
+            detail::lstm_unit<T>(row(Zs, g), row(Zs, u + g), row(Zs, 2 * u + g), row(Zs, 3 * u + g),
+                                 s > 0 ? C + g * RS + (s - 1) * n : nullptr, hp(g),
+                                 C + g * RS + s * n, h, M, n, act, ract);
+            break;
+          case Cell::Gru:
+            if (reset_after)
+              detail::gru_unit_after<T>(row(Zs, g), row(Zs, u + g), row(Zs, 2 * u + g), row(ZRs, g),
+                                        row(ZRs, u + g), row(ZRs, 2 * u + g), hp(g), h, M, n, act,
+                                        ract);
             else
-              std::fill(ci, ci + u, T(0));
-          }
-        } else {
-          switch (cell) {
-            case Cell::Simple:
-              detail::act_inplace<T>(zi, u, act);
-              std::copy(zi, zi + u, h);
-              break;
-            case Cell::Lstm:
-              detail::lstm_row<T>(zi, s > 0 ? C + time_of(s - 1) * u + i * ldh : nullptr,
-                                  C + t * u + i * ldh, h, S + i * 6 * u, u, act, ract);
-              break;
-            case Cell::Gru:
-              if (reset_after)
-                detail::gru_row_after<T>(zi, ZRt + i * ldz, hp, h, u, act, ract);
-              else
-                detail::gru_row_before_out<T>(zi, hp, h, u, act);
-              break;
-          }
+              detail::gru_unit_before_out<T>(row(Zs, g), row(Zs, 2 * u + g), hp(g), h, M, n, act);
+            break;
         }
-        if (return_sequences && tn >= 0) std::copy(h, h + u, out + (i * steps + s) * u);
       });
+      if (return_sequences)
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t g = 0; g < u; ++g) out[(i * steps + s) * u + g] = hout[g * ldo + i];
     }
+    if (!return_sequences)
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t g = 0; g < u; ++g) out[i * u + g] = HL[g * n + i];
   }
 
   // dout (rows, out_size()); din (rows, steps, f) unless null; grads at the
@@ -290,101 +291,103 @@ struct RnnCore {
   void backward(const T* params, T* grads, int64_t k_off, int64_t r_off, int64_t b_off,
                 const T* x, const T* dout, T* cache, T* din, int64_t rows, bool accumulate,
                 const T* mask, int threads) const {
+    (void)x;
     const Layout L = layout(true);
-    const int64_t G = gu(), m = rows * steps, ldz = steps * G, ldh = steps * u;
+    const int64_t G = gu(), n = rows, RS = rows * steps;
     const T* K = params + k_off;
-    const T* R = params + r_off;
-    T* Z = cache + rows * L.z;
-    T* ZR = cache + rows * L.zr;
-    T* HP = cache + rows * L.hp;
-    T* C = cache + rows * L.c;
-    T* RH = cache + rows * L.rh;
-    T* MI = cache + rows * L.mi;
-    T* MR = cache + rows * L.mr;
-    T* dh = cache + rows * L.dh;
-    T* dhn = cache + rows * L.dhn;
-    T* dc = cache + rows * L.dc;
-    T* TMP = cache + rows * L.tmp;
-    T* S = cache + rows * L.scratch;
+    const T* Rk = params + r_off;
+    T* Z = cache + n * L.z;
+    T* ZR = cache + n * L.zr;
+    T* HP = cache + n * L.hp;
+    T* C = cache + n * L.c;
+    T* RH = cache + n * L.rh;
+    T* MT = cache + n * L.mt;
+    T* MI = cache + n * L.mi;
+    T* MR = cache + n * L.mr;
+    T* dh = cache + n * L.dh;
+    T* dhn = cache + n * L.dhn;
+    T* dc = cache + n * L.dc;
+    T* TMP = cache + n * L.tmp;
+    T* HR = cache + n * L.hr;
+    T* S = cache + n * L.scratch;
     const int64_t nmi = in_masks(true), nmr = rec_masks(true);
-    std::fill(dh, dh + rows * u, T(0));
-    std::fill(dc, dc + rows * u, T(0));
+    std::fill(dh, dh + u * n, T(0));
+    std::fill(dc, dc + u * n, T(0));
     const Blocks rb = rec_blocks(true);
+    auto row = [&](T* base, int64_t v) { return base + v * RS; };
     for (int64_t s = steps; s-- > 0;) {
-      const int64_t t = time_of(s);
-      T* Zt = Z + t * G;
-      T* ZRt = ZR + t * G;
-      T* Hp = HP + t * u;
+      T* Zs = Z + s * n;
+      T* ZRs = ZR + s * n;
+      T* HPs = HP + s * n;
+      const T* M = mask ? MT + s * n : nullptr;
       if (return_sequences || s == steps - 1)
-        for (int64_t i = 0; i < rows; ++i) {
+        for (int64_t i = 0; i < n; ++i) {
           const T* d = dout + (return_sequences ? (i * steps + s) * u : i * u);
-          T* di = dh + i * u;
-          for (int64_t j = 0; j < u; ++j) di[j] += d[j];
+          for (int64_t g = 0; g < u; ++g) dh[g * n + i] += d[g];
         }
-      auto kept = [&](int64_t i) { return !mask || mask[i * steps + t] != T(0); };
-      for_each_row(rows, threads, [&](int64_t i) {
-        T* zi = Zt + i * ldz;
-        T* dhi = dh + i * u;
-        T* dni = dhn + i * u;
-        const T* hp = s > 0 ? Hp + i * ldh : nullptr;
-        if (!kept(i)) {  // the state passes over the step: so does its gradient
-          std::fill(zi, zi + G, T(0));
-          if (reset_after) std::fill(ZRt + i * ldz, ZRt + i * ldz + G, T(0));
-          std::copy(dhi, dhi + u, dni);
-          return;
-        }
+      const T* hpr = s > 0 ? HPs : nullptr;
+      auto hp = [&](int64_t g) { return hpr ? hpr + g * RS : nullptr; };
+      each_unit(n, threads, [&](int64_t g) {
+        T* dhg = dh + g * n;
+        T* dng = dhn + g * n;
+        T* sg = S + g * 6 * n;
         switch (cell) {
           case Cell::Simple:
-            detail::act_grad_inplace<T>(dhi, zi, u, act);
-            std::copy(dhi, dhi + u, zi);
-            std::fill(dni, dni + u, T(0));
+            detail::simple_unit_backward<T>(row(Zs, g), dhg, sg, M, n, act);
             break;
           case Cell::Lstm:
-            detail::lstm_row_backward<T>(zi, dc + i * u, dhi, C + t * u + i * ldh,
-                                         s > 0 ? C + time_of(s - 1) * u + i * ldh : nullptr,
-                                         S + i * 6 * u, u, act, ract);
-            std::fill(dni, dni + u, T(0));
+            detail::lstm_unit_backward<T>(row(Zs, g), row(Zs, u + g), row(Zs, 2 * u + g),
+                                          row(Zs, 3 * u + g),
+                                          s > 0 ? C + g * RS + (s - 1) * n : nullptr,
+                                          C + g * RS + s * n, dhg, dc + g * n, sg, M, n, act, ract);
             break;
           case Cell::Gru:
             if (reset_after)
-              detail::gru_row_after_backward<T>(zi, ZRt + i * ldz, hp, dhi, dni, S + i * 6 * u, u,
-                                                act, ract);
+              detail::gru_unit_after_backward<T>(row(Zs, g), row(Zs, u + g), row(Zs, 2 * u + g),
+                                                 row(ZRs, g), row(ZRs, u + g), row(ZRs, 2 * u + g),
+                                                 hp(g), dhg, dng, sg, M, n, act, ract);
             else
-              detail::gru_row_before_backward1<T>(zi, hp, dhi, dni, S + i * 6 * u, u, act, ract);
-            break;
+              detail::gru_unit_before_backward1<T>(row(Zs, g), row(Zs, 2 * u + g), hp(g), dhg, dng,
+                                                   sg, M, n, act, ract);
+            return;
         }
+        // no direct term: only a masked step's state passes its gradient back
+        std::fill(dng, dng + n, T(0));
+        detail::carry_masked<T>(dng, dhg, M, n);
       });
       if (cell == Cell::Gru && !reset_after) {
-        // drh = d_candidate @ R_h^T, then the gradient at r and dh_prev's term
-        T* drh = TMP;
+        // drh = R_h @ d_candidate, then the gradient at r and dh_prev's term
         if (s > 0)
-          detail::gemm<T>(false, true, drh, Zt + 2 * u, R + 2 * u, rows, u, u, T(1), T(0),
-                          threads, nullptr, false, ldz, G, u);
+          detail::gemm<T>(false, false, TMP, Rk + 2 * u, Zs + 2 * u * RS, u, n, u, T(1), T(0),
+                          threads, nullptr, false, G, RS, n);
         else
-          std::fill(drh, drh + rows * u, T(0));
-        for_each_row(rows, threads, [&](int64_t i) {
-          if (!kept(i)) return;
-          const T* rm = nmr ? MR + (i * nmr + 2) * u : nullptr;
-          const T* hr = nullptr;
-          if (s > 0) hr = nmr ? masked_row(S + i * 6 * u + 3 * u, Hp + i * ldh, rm) : Hp + i * ldh;
-          detail::gru_row_before_backward2<T>(Zt + i * ldz, drh + i * u, hr, rm, dhn + i * u,
-                                              S + i * 6 * u, u, ract);
+          std::fill(TMP, TMP + u * n, T(0));
+        const T* hr = hpr;
+        int64_t ldr = RS;
+        if (hpr && nmr) {
+          masked_plane(HR, HPs, RS, MR + 2 * u * n, n);
+          hr = HR;
+          ldr = n;
+        }
+        each_unit(n, threads, [&](int64_t g) {
+          detail::gru_unit_before_backward2<T>(row(Zs, u + g), TMP + g * n,
+                                               hr ? hr + g * ldr : nullptr,
+                                               nmr ? MR + (2 * u + g) * n : nullptr, dhn + g * n,
+                                               S + g * 6 * n, M, n, ract);
         });
       }
       if (s > 0) {
-        const T* dZr = reset_after ? ZRt : Zt;
+        const T* dZr = reset_after ? ZRs : Zs;
         for (int64_t b = 0; b < rb.count; ++b) {
           const int64_t c0 = b * rb.width;
           if (!nmr) {
-            detail::gemm<T>(false, true, dhn, dZr + c0, R + c0, rows, u, rb.width, T(1), T(1),
-                            threads, nullptr, false, ldz, G, u);
+            detail::gemm<T>(false, false, dhn, Rk + c0, dZr + c0 * RS, u, n, rb.width, T(1), T(1),
+                            threads, nullptr, false, G, RS, n);
           } else {
-            detail::gemm<T>(false, true, TMP, dZr + c0, R + c0, rows, u, rb.width, T(1), T(0),
-                            threads, nullptr, false, ldz, G, u);
-            for (int64_t i = 0; i < rows; ++i) {
-              const T* mk = MR + (i * nmr + b) * u;
-              for (int64_t j = 0; j < u; ++j) dhn[i * u + j] += TMP[i * u + j] * mk[j];
-            }
+            detail::gemm<T>(false, false, TMP, Rk + c0, dZr + c0 * RS, u, n, rb.width, T(1), T(0),
+                            threads, nullptr, false, G, RS, n);
+            const T* mk = MR + b * u * n;
+            for (int64_t q = 0; q < u * n; ++q) dhn[q] += TMP[q] * mk[q];
           }
         }
       }
@@ -395,46 +398,48 @@ struct RnnCore {
     const Blocks ib = input_blocks(true);
     for (int64_t b = 0; b < ib.count; ++b) {
       const int64_t c0 = b * ib.width;
-      const T* src = nmi ? cache + rows * L.xd + b * m * f : x;
-      detail::gemm<T>(true, false, grads + k_off + c0, src, Z + c0, f, ib.width, m, T(1), beta,
-                      threads, nullptr, false, f, G, G);
+      detail::gemm<T>(true, true, grads + k_off + c0, cache + n * L.xs + (nmi ? b : 0) * RS * f,
+                      Z + c0 * RS, f, ib.width, RS, T(1), beta, threads, nullptr, false, f, RS, G);
     }
     for (int64_t b = 0; b < rb.count; ++b) {
       const int64_t c0 = b * rb.width;
       const T* A = HP;
       if (nmr) {
-        T* HM = cache + rows * L.hm;
-        masked_rows(HM, HP, u, MR, nmr, b, rows, steps);
+        T* HM = cache + n * L.hm;
+        for (int64_t v = 0; v < u; ++v)
+          for (int64_t s = 0; s < steps; ++s)
+            for (int64_t i = 0; i < n; ++i)
+              HM[v * RS + s * n + i] = HP[v * RS + s * n + i] * MR[(b * u + v) * n + i];
         A = HM;
       }
-      detail::gemm<T>(true, false, grads + r_off + c0, A, (reset_after ? ZR : Z) + c0, u,
-                      rb.width, m, T(1), beta, threads, nullptr, false, u, G, G);
+      detail::gemm<T>(false, true, grads + r_off + c0, A, (reset_after ? ZR : Z) + c0 * RS, u,
+                      rb.width, RS, T(1), beta, threads, nullptr, false, RS, RS, G);
     }
     if (cell == Cell::Gru && !reset_after)
-      detail::gemm<T>(true, false, grads + r_off + 2 * u, RH, Z + 2 * u, u, u, m, T(1), beta,
-                      threads, nullptr, false, u, G, G);
+      detail::gemm<T>(false, true, grads + r_off + 2 * u, RH, Z + 2 * u * RS, u, u, RS, T(1), beta,
+                      threads, nullptr, false, RS, RS, G);
     if (use_bias) {
-      column_sums<T>(grads + b_off, Z, m, G, accumulate);
-      if (reset_after) column_sums<T>(grads + b_off + G, ZR, m, G, accumulate);
+      row_sums(grads + b_off, Z, G, RS, accumulate);
+      if (reset_after) row_sums(grads + b_off + G, ZR, G, RS, accumulate);
     }
     if (!din) return;
-    for (int64_t b = 0; b < ib.count; ++b) {
+    for (int64_t b = 0; b < ib.count; ++b) {  // into the input's copies, free after dK
       const int64_t c0 = b * ib.width;
-      T* dst = nmi ? cache + rows * L.xd + b * m * f : din;  // xd is free after the kernel's gradient
-      detail::gemm<T>(false, true, dst, Z + c0, K + c0, m, f, ib.width, T(1), T(0), threads,
-                      nullptr, false, G, G, f);
+      detail::gemm<T>(true, true, cache + n * L.xs + b * RS * f, Z + c0 * RS, K + c0, RS, f,
+                      ib.width, T(1), T(0), threads, nullptr, false, RS, G, f);
     }
-    if (nmi)
-      for (int64_t i = 0; i < rows; ++i)
-        for (int64_t t = 0; t < steps; ++t) {
-          T* di = din + (i * steps + t) * f;
-          for (int64_t j = 0; j < f; ++j) {
-            T v = 0;
-            for (int64_t b = 0; b < ib.count; ++b)
-              v += cache[rows * L.xd + b * m * f + (i * steps + t) * f + j] * MI[(i * nmi + b) * f + j];
-            di[j] = v;
+    for (int64_t s = 0; s < steps; ++s)
+      for (int64_t i = 0; i < n; ++i) {
+        T* di = din + (i * steps + time_of(s)) * f;
+        for (int64_t j = 0; j < f; ++j) {
+          T v = 0;
+          for (int64_t b = 0; b < ib.count; ++b) {
+            const T d = cache[n * L.xs + b * RS * f + (s * n + i) * f + j];
+            v += nmi ? d * MI[(i * nmi + b) * f + j] : d;
           }
+          di[j] = v;
         }
+      }
   }
 
   double add_penalties(const T* params, T* grads, double scale, int64_t k_off, int64_t r_off,
@@ -452,20 +457,30 @@ struct RnnCore {
   }
 
  private:
+  // f(g) for every unit g of a step (independent lanes: any split is exact)
   template <class F>
-  static void for_each_row(int64_t rows, int threads, F&& f) {
-    parallel_for(rows, rows * 64, threads, f);
+  void each_unit(int64_t n, int threads, F&& fn) const {
+    parallel_for(u, u * n * 16, threads, fn);
   }
-  // dst (u) = h * mk; returns dst
-  const T* masked_row(T* dst, const T* h, const T* mk) const {
-    for (int64_t j = 0; j < u; ++j) dst[j] = h[j] * mk[j];
-    return dst;
+  // dst (u, n) = plane h (u rows ld apart) times the mask plane mk (u, n)
+  void masked_plane(T* dst, const T* h, int64_t ld, const T* mk, int64_t n) const {
+    for (int64_t g = 0; g < u; ++g)
+      for (int64_t i = 0; i < n; ++i) dst[g * n + i] = h[g * ld + i] * mk[g * n + i];
   }
-  // dst (rows * n, u) = row r of h (ld apart) times sample r / n's recurrent
-  // mask b (n = 1: a step's rows; n = steps: every step's)
-  void masked_rows(T* dst, const T* h, int64_t ld, const T* MR, int64_t nmr, int64_t b,
-                   int64_t rows, int64_t n = 1) const {
-    for (int64_t r = 0; r < rows * n; ++r) masked_row(dst + r * u, h + r * ld, MR + ((r / n) * nmr + b) * u);
+  // db (m) (+)= the sums of the rows of z (m, len), in a fixed order
+  static void row_sums(T* db, const T* z, int64_t m, int64_t len, bool accumulate) {
+    constexpr int64_t W = 16;  // lanes of partial sums (q mod 16), added by a fixed tree
+    for (int64_t g = 0; g < m; ++g) {
+      T acc[W] = {};
+      const T* zg = z + g * len;
+      int64_t q = 0;
+      for (; q + W <= len; q += W)
+        for (int64_t l = 0; l < W; ++l) acc[l] += zg[q + l];
+      for (int64_t l = 0; q + l < len; ++l) acc[l] += zg[q + l];
+      for (int64_t w = W / 2; w >= 1; w /= 2)
+        for (int64_t l = 0; l < w; ++l) acc[l] += acc[l + w];
+      db[g] = accumulate ? db[g] + acc[0] : acc[0];
+    }
   }
 };
 
