@@ -13,11 +13,11 @@ Both data sets are generated here: no downloads.
 """
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 import neurocore.keras as nk
 from neurocore.keras import layers as L
 
+import convnets
 from convnets import sequences
 
 try:  # the peer
@@ -68,16 +68,8 @@ def neurocore_model(kind, lr):
     return model
 
 
-class NeurocoreFit:
-    def __init__(self, w, threads):
-        self.w, self.threads = w, threads
-
-    def fit(self, X, y):
-        np.random.seed(0)
-        self.model = neurocore_model(self.w["model"], self.w["lr"])
-        with threadpool_limits(self.threads, user_api="openmp"):
-            self.model.fit(X, y, epochs=self.w["epochs"], batch_size=self.w["batch"], verbose=0)
-        return self
+class NeurocoreFit(convnets.NeurocoreFit):
+    build = staticmethod(neurocore_model)
 
     def score(self, X, y):
         p = self.model.predict(X, verbose=0)

@@ -34,6 +34,21 @@ def _declared_shape(input_dim, input_shape, batch_input_shape=None):
     return tuple(int(d) for d in shape)
 
 
+def _penalty_specs(spec, regularizers, constraints):
+    """spec plus the core options of {which: regularizer} ("<which>_l1",
+    "<which>_l2") and {which: constraint} ("<which>_constraint", ...)."""
+    for which, reg in regularizers.items():
+        if reg is not None:
+            spec[f"{which}_l1"], spec[f"{which}_l2"] = reg.l1, reg.l2
+    for which, c in constraints.items():
+        if c is not None:
+            core = c._core()
+            spec[f"{which}_constraint"] = core["name"]
+            if "max_value" in core:
+                spec[f"{which}_constraint_max_value"] = core["max_value"]
+    return spec
+
+
 class Layer:
     """Base class of the layer descriptions."""
 
@@ -88,17 +103,9 @@ class _WeightsMixin:
 
     def _weight_specs(self):
         spec = {"use_bias": self.use_bias, **self._act}
-        for which, reg in (("kernel", self.kernel_regularizer), ("bias", self.bias_regularizer),
-                           ("activity", self.activity_regularizer)):
-            if reg is not None:
-                spec[f"{which}_l1"], spec[f"{which}_l2"] = reg.l1, reg.l2
-        for which, c in (("kernel", self.kernel_constraint), ("bias", self.bias_constraint)):
-            if c is not None:
-                core = c._core()
-                spec[f"{which}_constraint"] = core["name"]
-                if "max_value" in core:
-                    spec[f"{which}_constraint_max_value"] = core["max_value"]
-        return spec
+        return _penalty_specs(spec, {"kernel": self.kernel_regularizer, "bias": self.bias_regularizer,
+                                     "activity": self.activity_regularizer},
+                              {"kernel": self.kernel_constraint, "bias": self.bias_constraint})
 
     def _initializers(self):
         inits = {"kernel": self.kernel_initializer}

@@ -14,7 +14,7 @@ from . import activations as _acts
 from . import constraints as _constraints
 from . import initializers as _inits
 from . import regularizers as _regs
-from ._base import Layer
+from ._base import Layer, _penalty_specs
 
 
 def _positive_int(value, what):
@@ -102,17 +102,10 @@ class _Recurrent(Layer):
                 "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, **self._act}
         if self._cell != "simple_rnn":
             spec["recurrent_activation"] = self._ract
-        for which, reg in (("kernel", self.kernel_regularizer), ("recurrent", self.recurrent_regularizer),
-                           ("bias", self.bias_regularizer), ("activity", self.activity_regularizer)):
-            if reg is not None:
-                spec[f"{which}_l1"], spec[f"{which}_l2"] = reg.l1, reg.l2
-        for which, c in (("kernel", self.kernel_constraint), ("recurrent", self.recurrent_constraint),
-                         ("bias", self.bias_constraint)):
-            if c is not None:
-                core = c._core()
-                spec[f"{which}_constraint"] = core["name"]
-                if "max_value" in core:
-                    spec[f"{which}_constraint_max_value"] = core["max_value"]
+        _penalty_specs(spec, {"kernel": self.kernel_regularizer, "recurrent": self.recurrent_regularizer,
+                              "bias": self.bias_regularizer, "activity": self.activity_regularizer},
+                       {"kernel": self.kernel_constraint, "recurrent": self.recurrent_constraint,
+                        "bias": self.bias_constraint})
         return [spec]
 
     def _bias_init(self):
@@ -305,15 +298,9 @@ class Embedding(Layer):
     def _core_specs(self):
         spec = {"type": "embedding", "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "mask_zero": self.mask_zero}
-        for which, reg in (("embeddings", self.embeddings_regularizer),
-                           ("activity", self.activity_regularizer)):
-            if reg is not None:
-                spec[f"{which}_l1"], spec[f"{which}_l2"] = reg.l1, reg.l2
-        if self.embeddings_constraint is not None:
-            core = self.embeddings_constraint._core()
-            spec["embeddings_constraint"] = core["name"]
-            if "max_value" in core:
-                spec["embeddings_constraint_max_value"] = core["max_value"]
+        _penalty_specs(spec, {"embeddings": self.embeddings_regularizer,
+                              "activity": self.activity_regularizer},
+                       {"embeddings": self.embeddings_constraint})
         return [spec]
 
     def get_config(self):
