@@ -142,6 +142,16 @@ struct RnnCore {
     return l;
   }
   int64_t cache_per_row(bool training) const { return layout(training).total; }
+  // the cache's arrays for a batch of n samples
+  struct Planes {
+    T *xs, *z, *zr, *hp, *c, *rh, *mt, *mi, *mr, *hl, *dh, *dhn, *dc, *tmp, *hr, *scratch, *hm;
+  };
+  Planes planes(T* cache, int64_t n, bool training) const {
+    const Layout L = layout(training);
+    auto at = [&](int64_t off) { return cache + n * off; };
+    return {at(L.xs), at(L.z),   at(L.zr),  at(L.hp), at(L.c),  at(L.rh),  at(L.mt), at(L.mi), at(L.mr),
+            at(L.hl), at(L.dh), at(L.dhn), at(L.dc), at(L.tmp), at(L.hr), at(L.scratch), at(L.hm)};
+  }
   int64_t xs_copies(bool training) const { return in_masks(training) ? input_blocks(training).count : 1; }
 
   // column blocks of the gates: [b * width, (b + 1) * width)
@@ -163,22 +173,13 @@ struct RnnCore {
   void forward(const T* params, int64_t k_off, int64_t r_off, int64_t b_off, const T* x, T* out,
                T* cache, int64_t rows, bool training, MT19937* rng, const T* mask,
                int threads) const {
-    const Layout L = layout(training);
     const int64_t G = gu(), n = rows, RS = rows * steps;
     const T* K = params + k_off;
     const T* Rk = params + r_off;
     const T* bias = use_bias ? params + b_off : nullptr;
-    T* Z = cache + n * L.z;
-    T* ZR = cache + n * L.zr;
-    T* HP = cache + n * L.hp;
-    T* C = cache + n * L.c;
-    T* RH = cache + n * L.rh;
-    T* MT = cache + n * L.mt;
-    T* MI = cache + n * L.mi;
-    T* MR = cache + n * L.mr;
-    T* HL = cache + n * L.hl;
-    T* HR = cache + n * L.hr;
-    T* S = cache + n * L.scratch;
+    const Planes P = planes(cache, n, training);
+    T *Z = P.z, *ZR = P.zr, *HP = P.hp, *C = P.c, *RH = P.rh, *MT = P.mt, *MI = P.mi, *MR = P.mr;
+    T *HL = P.hl, *HR = P.hr, *S = P.scratch;
     const int64_t nmi = in_masks(training), nmr = rec_masks(training);
     if (nmi || nmr) {
       if (!rng) throw std::logic_error(name + ": dropout needs the fit's random stream");
@@ -192,7 +193,7 @@ struct RnnCore {
     // block, masked), then its projection: one GEMM over every step per block
     const Blocks ib = input_blocks(training);
     for (int64_t b = 0; b < xs_copies(training); ++b) {
-      T* xs = cache + n * L.xs + b * RS * f;
+      T* xs = P.xs + b * RS * f;
       for (int64_t s = 0; s < steps; ++s)
         for (int64_t i = 0; i < n; ++i) {
           const T* xi = x + (i * steps + time_of(s)) * f;
@@ -211,7 +212,7 @@ struct RnnCore {
         std::fill(ZR + g * RS, ZR + (g + 1) * RS, bias ? bias[G + g] : T(0));
     for (int64_t b = 0; b < ib.count; ++b) {
       const int64_t c0 = b * ib.width;
-      detail::gemm<T>(true, true, Z + c0 * RS, K + c0, cache + n * L.xs + (nmi ? b : 0) * RS * f,
+      detail::gemm<T>(true, true, Z + c0 * RS, K + c0, P.xs + (nmi ? b : 0) * RS * f,
                       ib.width, RS, f, T(1), T(1), threads, nullptr, false, G, f, RS);
     }
     const Blocks rb = rec_blocks(training);
@@ -292,24 +293,12 @@ struct RnnCore {
                 const T* x, const T* dout, T* cache, T* din, int64_t rows, bool accumulate,
                 const T* mask, int threads) const {
     (void)x;
-    const Layout L = layout(true);
     const int64_t G = gu(), n = rows, RS = rows * steps;
     const T* K = params + k_off;
     const T* Rk = params + r_off;
-    T* Z = cache + n * L.z;
-    T* ZR = cache + n * L.zr;
-    T* HP = cache + n * L.hp;
-    T* C = cache + n * L.c;
-    T* RH = cache + n * L.rh;
-    T* MT = cache + n * L.mt;
-    T* MI = cache + n * L.mi;
-    T* MR = cache + n * L.mr;
-    T* dh = cache + n * L.dh;
-    T* dhn = cache + n * L.dhn;
-    T* dc = cache + n * L.dc;
-    T* TMP = cache + n * L.tmp;
-    T* HR = cache + n * L.hr;
-    T* S = cache + n * L.scratch;
+    const Planes P = planes(cache, n, true);
+    T *Z = P.z, *ZR = P.zr, *HP = P.hp, *C = P.c, *RH = P.rh, *MT = P.mt, *MI = P.mi, *MR = P.mr;
+    T *dh = P.dh, *dhn = P.dhn, *dc = P.dc, *TMP = P.tmp, *HR = P.hr, *S = P.scratch;
     const int64_t nmi = in_masks(true), nmr = rec_masks(true);
     std::fill(dh, dh + u * n, T(0));
     std::fill(dc, dc + u * n, T(0));
@@ -398,14 +387,14 @@ struct RnnCore {
     const Blocks ib = input_blocks(true);
     for (int64_t b = 0; b < ib.count; ++b) {
       const int64_t c0 = b * ib.width;
-      detail::gemm<T>(true, true, grads + k_off + c0, cache + n * L.xs + (nmi ? b : 0) * RS * f,
+      detail::gemm<T>(true, true, grads + k_off + c0, P.xs + (nmi ? b : 0) * RS * f,
                       Z + c0 * RS, f, ib.width, RS, T(1), beta, threads, nullptr, false, f, RS, G);
     }
     for (int64_t b = 0; b < rb.count; ++b) {
       const int64_t c0 = b * rb.width;
       const T* A = HP;
       if (nmr) {
-        T* HM = cache + n * L.hm;
+        T* HM = P.hm;
         for (int64_t v = 0; v < u; ++v)
           for (int64_t s = 0; s < steps; ++s)
             for (int64_t i = 0; i < n; ++i)
@@ -425,7 +414,7 @@ struct RnnCore {
     if (!din) return;
     for (int64_t b = 0; b < ib.count; ++b) {  // into the input's copies, free after dK
       const int64_t c0 = b * ib.width;
-      detail::gemm<T>(true, true, cache + n * L.xs + b * RS * f, Z + c0 * RS, K + c0, RS, f,
+      detail::gemm<T>(true, true, P.xs + b * RS * f, Z + c0 * RS, K + c0, RS, f,
                       ib.width, T(1), T(0), threads, nullptr, false, RS, G, f);
     }
     for (int64_t s = 0; s < steps; ++s)
@@ -434,7 +423,7 @@ struct RnnCore {
         for (int64_t j = 0; j < f; ++j) {
           T v = 0;
           for (int64_t b = 0; b < ib.count; ++b) {
-            const T d = cache[n * L.xs + b * RS * f + (s * n + i) * f + j];
+            const T d = P.xs[b * RS * f + (s * n + i) * f + j];
             v += nmi ? d * MI[(i * nmi + b) * f + j] : d;
           }
           di[j] = v;

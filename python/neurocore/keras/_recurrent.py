@@ -14,7 +14,7 @@ from . import activations as _acts
 from . import constraints as _constraints
 from . import initializers as _inits
 from . import regularizers as _regs
-from ._base import Layer, _penalty_specs
+from ._base import Layer, _penalty_specs, _WeightsMixin
 
 
 def _positive_int(value, what):
@@ -52,8 +52,8 @@ class _UnitForgetBias(_inits.Initializer):
                                np.ravel(self.base((2 * u,), rng))]).reshape(shape)
 
 
-class _Recurrent(Layer):
-    """What SimpleRNN, LSTM and GRU share."""
+class _Recurrent(_WeightsMixin, Layer):
+    """What SimpleRNN, LSTM and GRU share (the kernel and bias options as Dense's)."""
 
     _cell = "lstm"
     _gates = 4
@@ -66,21 +66,14 @@ class _Recurrent(Layer):
                   stateful, unroll):
         name = type(self).__name__
         self.units = _positive_int(units, f"{name}: units")
-        self.activation = activation
-        self._act = _acts.get(activation)
+        self._init_weights(activation, use_bias, kernel_initializer, bias_initializer,
+                           kernel_regularizer, bias_regularizer, activity_regularizer,
+                           kernel_constraint, bias_constraint)
         self.recurrent_activation = recurrent_activation
         self._ract = _plain_activation(recurrent_activation, name)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = _inits.get(kernel_initializer)
         self.recurrent_initializer = _inits.get(recurrent_initializer)
-        self.bias_initializer = _inits.get(bias_initializer)
-        self.kernel_regularizer = _regs.get(kernel_regularizer)
         self.recurrent_regularizer = _regs.get(recurrent_regularizer)
-        self.bias_regularizer = _regs.get(bias_regularizer)
-        self.activity_regularizer = _regs.get(activity_regularizer)
-        self.kernel_constraint = _constraints.get(kernel_constraint)
         self.recurrent_constraint = _constraints.get(recurrent_constraint)
-        self.bias_constraint = _constraints.get(bias_constraint)
         self.dropout = _rate(dropout, f"{name}: dropout")
         self.recurrent_dropout = _rate(recurrent_dropout, f"{name}: recurrent_dropout")
         self.seed = seed  # the fit's random stream draws the masks
