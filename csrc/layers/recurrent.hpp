@@ -109,8 +109,8 @@ struct RnnCore {
 
   // The per-sample cache, in arrays of rows * size values each. A step's
   // values are unit-major with the samples side by side: array[v * rows *
-  // steps + s * rows + i] is value v (a gate unit, a state unit) of sample i
-  // at processing step s (kernels/recurrent.hpp, "rows in lanes").
+  // plane_steps() + s * rows + i] is value v (a gate unit, a state unit) of
+  // sample i at processing step s (kernels/recurrent.hpp, "rows in lanes").
   struct Layout {
     int64_t xs, z, zr, hp, c, rh, mt, mi, mr, hl, dh, dhn, dc, tmp, hr, scratch, hm, total;
   };
@@ -122,11 +122,12 @@ struct RnnCore {
       at += n;
     };
     take(&l.xs, xs_copies(training) * steps * f);  // the input, step-major (processing order)
-    take(&l.z, steps * gu());
-    take(&l.zr, reset_after ? steps * gu() : 0);
-    take(&l.hp, steps * u);  // h_prev of every step
-    take(&l.c, cell == Cell::Lstm ? steps * u : 0);
-    take(&l.rh, cell == Cell::Gru && !reset_after ? steps * u : 0);
+    const int64_t sp = plane_steps();
+    take(&l.z, sp * gu());
+    take(&l.zr, reset_after ? sp * gu() : 0);
+    take(&l.hp, sp * u);  // h_prev of every step
+    take(&l.c, cell == Cell::Lstm ? sp * u : 0);
+    take(&l.rh, cell == Cell::Gru && !reset_after ? sp * u : 0);
     take(&l.mt, steps);  // Keras's mask, step-major
     take(&l.mi, in_masks(training) * f);
     take(&l.mr, rec_masks(training) * u);
@@ -137,11 +138,16 @@ struct RnnCore {
     take(&l.tmp, u);
     take(&l.hr, u);
     take(&l.scratch, 6 * u);
-    take(&l.hm, rec_masks(training) ? steps * u : 0);
+    take(&l.hm, rec_masks(training) ? sp * u : 0);
     l.total = at;
     return l;
   }
   int64_t cache_per_row(bool training) const { return layout(training).total; }
+  // A plane's rows (one value v over every step and sample) lie rows *
+  // plane_steps() apart, one step more than they hold: a batch of 32 over 80
+  // steps put them 10240 bytes apart, so a step's 512 LSTM gate rows fell in
+  // 2 of L1's 64 sets and each step's pass waited on L2.
+  int64_t plane_steps() const { return steps + 1; }
   // the cache's arrays for a batch of n samples
   struct Planes {
     T *xs, *z, *zr, *hp, *c, *rh, *mt, *mi, *mr, *hl, *dh, *dhn, *dc, *tmp, *hr, *scratch, *hm;
@@ -173,7 +179,7 @@ struct RnnCore {
   void forward(const T* params, int64_t k_off, int64_t r_off, int64_t b_off, const T* x, T* out,
                T* cache, int64_t rows, bool training, MT19937* rng, const T* mask,
                int threads) const {
-    const int64_t G = gu(), n = rows, RS = rows * steps;
+    const int64_t G = gu(), n = rows, RS = rows * steps, PS = rows * plane_steps();
     const T* K = params + k_off;
     const T* Rk = params + r_off;
     const T* bias = use_bias ? params + b_off : nullptr;
@@ -206,14 +212,14 @@ struct RnnCore {
           }
         }
     }
-    for (int64_t g = 0; g < G; ++g) std::fill(Z + g * RS, Z + (g + 1) * RS, bias ? bias[g] : T(0));
+    for (int64_t g = 0; g < G; ++g) std::fill(Z + g * PS, Z + g * PS + RS, bias ? bias[g] : T(0));
     if (reset_after)
       for (int64_t g = 0; g < G; ++g)
-        std::fill(ZR + g * RS, ZR + (g + 1) * RS, bias ? bias[G + g] : T(0));
+        std::fill(ZR + g * PS, ZR + g * PS + RS, bias ? bias[G + g] : T(0));
     for (int64_t b = 0; b < ib.count; ++b) {
       const int64_t c0 = b * ib.width;
-      detail::gemm<T>(true, true, Z + c0 * RS, K + c0, P.xs + (nmi ? b : 0) * RS * f,
-                      ib.width, RS, f, T(1), T(1), threads, nullptr, false, G, f, RS);
+      detail::gemm<T>(true, true, Z + c0 * PS, K + c0, P.xs + (nmi ? b : 0) * RS * f,
+                      ib.width, RS, f, T(1), T(1), threads, nullptr, false, G, f, PS);
     }
     const Blocks rb = rec_blocks(training);
     for (int64_t s = 0; s < steps; ++s) {
@@ -222,40 +228,40 @@ struct RnnCore {
       T* HPs = HP + s * n;
       const T* M = mask ? MT + s * n : nullptr;
       if (s == 0)
-        for (int64_t g = 0; g < u; ++g) std::fill(HPs + g * RS, HPs + g * RS + n, T(0));
+        for (int64_t g = 0; g < u; ++g) std::fill(HPs + g * PS, HPs + g * PS + n, T(0));
       T* hout = s + 1 < steps ? HP + (s + 1) * n : HL;
-      const int64_t ldo = s + 1 < steps ? RS : n;
+      const int64_t ldo = s + 1 < steps ? PS : n;
       if (s > 0)  // the recurrent products: gates (rows c0..) += R^T @ h_prev
         for (int64_t b = 0; b < rb.count; ++b) {
           const int64_t c0 = b * rb.width;
           const T* src = HPs;
-          int64_t lds = RS;
+          int64_t lds = PS;
           if (nmr) {
-            masked_plane(HR, HPs, RS, MR + b * u * n, n);
+            masked_plane(HR, HPs, PS, MR + b * u * n, n);
             src = HR;
             lds = n;
           }
-          detail::gemm<T>(true, false, (reset_after ? ZRs : Zs) + c0 * RS, Rk + c0, src,
-                          rb.width, n, u, T(1), T(1), threads, nullptr, false, G, lds, RS);
+          detail::gemm<T>(true, false, (reset_after ? ZRs : Zs) + c0 * PS, Rk + c0, src,
+                          rb.width, n, u, T(1), T(1), threads, nullptr, false, G, lds, PS);
         }
       const T* hpr = s > 0 ? HPs : nullptr;
-      auto hp = [&](int64_t g) { return hpr ? hpr + g * RS : nullptr; };
-      auto row = [&](T* base, int64_t v) { return base + v * RS; };
+      auto hp = [&](int64_t g) { return hpr ? hpr + g * PS : nullptr; };
+      auto row = [&](T* base, int64_t v) { return base + v * PS; };
       if (cell == Cell::Gru && !reset_after) {
         const T* hr = hpr;
-        int64_t ldr = RS;
+        int64_t ldr = PS;
         if (hpr && nmr) {
-          masked_plane(HR, HPs, RS, MR + 2 * u * n, n);
+          masked_plane(HR, HPs, PS, MR + 2 * u * n, n);
           hr = HR;
           ldr = n;
         }
         each_unit(n, threads, [&](int64_t g) {
           detail::gru_unit_before_gates<T>(row(Zs, g), row(Zs, u + g), hr ? hr + g * ldr : nullptr,
-                                           RH + g * RS + s * n, n, ract);
+                                           RH + g * PS + s * n, n, ract);
         });
         if (s > 0)
-          detail::gemm<T>(true, false, Zs + 2 * u * RS, Rk + 2 * u, RH + s * n, u, n, u, T(1), T(1),
-                          threads, nullptr, false, G, RS, RS);
+          detail::gemm<T>(true, false, Zs + 2 * u * PS, Rk + 2 * u, RH + s * n, u, n, u, T(1), T(1),
+                          threads, nullptr, false, G, PS, PS);
       }
       each_unit(n, threads, [&](int64_t g) {
         T* h = hout + g * ldo;
@@ -265,8 +271,8 @@ struct RnnCore {
             break;
           case Cell::Lstm:
             detail::lstm_unit<T>(row(Zs, g), row(Zs, u + g), row(Zs, 2 * u + g), row(Zs, 3 * u + g),
-                                 s > 0 ? C + g * RS + (s - 1) * n : nullptr, hp(g),
-                                 C + g * RS + s * n, h, M, n, act, ract);
+                                 s > 0 ? C + g * PS + (s - 1) * n : nullptr, hp(g),
+                                 C + g * PS + s * n, h, M, n, act, ract);
             break;
           case Cell::Gru:
             if (reset_after)
@@ -293,7 +299,7 @@ struct RnnCore {
                 const T* x, const T* dout, T* cache, T* din, int64_t rows, bool accumulate,
                 const T* mask, int threads) const {
     (void)x;
-    const int64_t G = gu(), n = rows, RS = rows * steps;
+    const int64_t G = gu(), n = rows, RS = rows * steps, PS = rows * plane_steps();
     const T* K = params + k_off;
     const T* Rk = params + r_off;
     const Planes P = planes(cache, n, true);
@@ -303,7 +309,7 @@ struct RnnCore {
     std::fill(dh, dh + u * n, T(0));
     std::fill(dc, dc + u * n, T(0));
     const Blocks rb = rec_blocks(true);
-    auto row = [&](T* base, int64_t v) { return base + v * RS; };
+    auto row = [&](T* base, int64_t v) { return base + v * PS; };
     for (int64_t s = steps; s-- > 0;) {
       T* Zs = Z + s * n;
       T* ZRs = ZR + s * n;
@@ -315,7 +321,7 @@ struct RnnCore {
           for (int64_t g = 0; g < u; ++g) dh[g * n + i] += d[g];
         }
       const T* hpr = s > 0 ? HPs : nullptr;
-      auto hp = [&](int64_t g) { return hpr ? hpr + g * RS : nullptr; };
+      auto hp = [&](int64_t g) { return hpr ? hpr + g * PS : nullptr; };
       each_unit(n, threads, [&](int64_t g) {
         T* dhg = dh + g * n;
         T* dng = dhn + g * n;
@@ -327,8 +333,8 @@ struct RnnCore {
           case Cell::Lstm:
             detail::lstm_unit_backward<T>(row(Zs, g), row(Zs, u + g), row(Zs, 2 * u + g),
                                           row(Zs, 3 * u + g),
-                                          s > 0 ? C + g * RS + (s - 1) * n : nullptr,
-                                          C + g * RS + s * n, dhg, dc + g * n, sg, M, n, act, ract);
+                                          s > 0 ? C + g * PS + (s - 1) * n : nullptr,
+                                          C + g * PS + s * n, dhg, dc + g * n, sg, M, n, act, ract);
             break;
           case Cell::Gru:
             if (reset_after)
@@ -347,14 +353,14 @@ struct RnnCore {
       if (cell == Cell::Gru && !reset_after) {
         // drh = R_h @ d_candidate, then the gradient at r and dh_prev's term
         if (s > 0)
-          detail::gemm<T>(false, false, TMP, Rk + 2 * u, Zs + 2 * u * RS, u, n, u, T(1), T(0),
-                          threads, nullptr, false, G, RS, n);
+          detail::gemm<T>(false, false, TMP, Rk + 2 * u, Zs + 2 * u * PS, u, n, u, T(1), T(0),
+                          threads, nullptr, false, G, PS, n);
         else
           std::fill(TMP, TMP + u * n, T(0));
         const T* hr = hpr;
-        int64_t ldr = RS;
+        int64_t ldr = PS;
         if (hpr && nmr) {
-          masked_plane(HR, HPs, RS, MR + 2 * u * n, n);
+          masked_plane(HR, HPs, PS, MR + 2 * u * n, n);
           hr = HR;
           ldr = n;
         }
@@ -370,11 +376,11 @@ struct RnnCore {
         for (int64_t b = 0; b < rb.count; ++b) {
           const int64_t c0 = b * rb.width;
           if (!nmr) {
-            detail::gemm<T>(false, false, dhn, Rk + c0, dZr + c0 * RS, u, n, rb.width, T(1), T(1),
-                            threads, nullptr, false, G, RS, n);
+            detail::gemm<T>(false, false, dhn, Rk + c0, dZr + c0 * PS, u, n, rb.width, T(1), T(1),
+                            threads, nullptr, false, G, PS, n);
           } else {
-            detail::gemm<T>(false, false, TMP, Rk + c0, dZr + c0 * RS, u, n, rb.width, T(1), T(0),
-                            threads, nullptr, false, G, RS, n);
+            detail::gemm<T>(false, false, TMP, Rk + c0, dZr + c0 * PS, u, n, rb.width, T(1), T(0),
+                            threads, nullptr, false, G, PS, n);
             const T* mk = MR + b * u * n;
             for (int64_t q = 0; q < u * n; ++q) dhn[q] += TMP[q] * mk[q];
           }
@@ -388,7 +394,7 @@ struct RnnCore {
     for (int64_t b = 0; b < ib.count; ++b) {
       const int64_t c0 = b * ib.width;
       detail::gemm<T>(true, true, grads + k_off + c0, P.xs + (nmi ? b : 0) * RS * f,
-                      Z + c0 * RS, f, ib.width, RS, T(1), beta, threads, nullptr, false, f, RS, G);
+                      Z + c0 * PS, f, ib.width, RS, T(1), beta, threads, nullptr, false, f, PS, G);
     }
     for (int64_t b = 0; b < rb.count; ++b) {
       const int64_t c0 = b * rb.width;
@@ -398,24 +404,24 @@ struct RnnCore {
         for (int64_t v = 0; v < u; ++v)
           for (int64_t s = 0; s < steps; ++s)
             for (int64_t i = 0; i < n; ++i)
-              HM[v * RS + s * n + i] = HP[v * RS + s * n + i] * MR[(b * u + v) * n + i];
+              HM[v * PS + s * n + i] = HP[v * PS + s * n + i] * MR[(b * u + v) * n + i];
         A = HM;
       }
-      detail::gemm<T>(false, true, grads + r_off + c0, A, (reset_after ? ZR : Z) + c0 * RS, u,
-                      rb.width, RS, T(1), beta, threads, nullptr, false, RS, RS, G);
+      detail::gemm<T>(false, true, grads + r_off + c0, A, (reset_after ? ZR : Z) + c0 * PS, u,
+                      rb.width, RS, T(1), beta, threads, nullptr, false, PS, PS, G);
     }
     if (cell == Cell::Gru && !reset_after)
-      detail::gemm<T>(false, true, grads + r_off + 2 * u, RH, Z + 2 * u * RS, u, u, RS, T(1), beta,
-                      threads, nullptr, false, RS, RS, G);
+      detail::gemm<T>(false, true, grads + r_off + 2 * u, RH, Z + 2 * u * PS, u, u, RS, T(1), beta,
+                      threads, nullptr, false, PS, PS, G);
     if (use_bias) {
-      row_sums(grads + b_off, Z, G, RS, accumulate);
-      if (reset_after) row_sums(grads + b_off + G, ZR, G, RS, accumulate);
+      row_sums(grads + b_off, Z, G, RS, PS, accumulate);
+      if (reset_after) row_sums(grads + b_off + G, ZR, G, RS, PS, accumulate);
     }
     if (!din) return;
     for (int64_t b = 0; b < ib.count; ++b) {  // into the input's copies, free after dK
       const int64_t c0 = b * ib.width;
-      detail::gemm<T>(true, true, P.xs + b * RS * f, Z + c0 * RS, K + c0, RS, f,
-                      ib.width, T(1), T(0), threads, nullptr, false, RS, G, f);
+      detail::gemm<T>(true, true, P.xs + b * RS * f, Z + c0 * PS, K + c0, RS, f,
+                      ib.width, T(1), T(0), threads, nullptr, false, PS, G, f);
     }
     for (int64_t s = 0; s < steps; ++s)
       for (int64_t i = 0; i < n; ++i) {
@@ -456,12 +462,12 @@ struct RnnCore {
     for (int64_t g = 0; g < u; ++g)
       for (int64_t i = 0; i < n; ++i) dst[g * n + i] = h[g * ld + i] * mk[g * n + i];
   }
-  // db (m) (+)= the sums of the rows of z (m, len), in a fixed order
-  static void row_sums(T* db, const T* z, int64_t m, int64_t len, bool accumulate) {
+  // db (m) (+)= the sums of the rows of z (m, len; rows ld apart), in a fixed order
+  static void row_sums(T* db, const T* z, int64_t m, int64_t len, int64_t ld, bool accumulate) {
     constexpr int64_t W = 16;  // lanes of partial sums (q mod 16), added by a fixed tree
     for (int64_t g = 0; g < m; ++g) {
       T acc[W] = {};
-      const T* zg = z + g * len;
+      const T* zg = z + g * ld;
       int64_t q = 0;
       for (; q + W <= len; q += W)
         for (int64_t l = 0; l < W; ++l) acc[l] += zg[q + l];
