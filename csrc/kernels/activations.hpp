@@ -101,7 +101,7 @@ inline T act_derivative(const ActSpec& a, T x, T y) {
 // applied as two exact powers so results down to the smallest subnormal are
 // right. Within 1 ulp of the correctly rounded exp on every float in [-110, 0]
 // (checked exhaustively); exp(x) below -104 rounds to 0.
-inline float exp_nonpositive(float x) {
+__attribute__((always_inline)) inline float exp_nonpositive(float x) {
   x = x > -104.f ? x : -104.f;
   // round to nearest by adding and removing 1.5 * 2^23 (no libm call)
   const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;

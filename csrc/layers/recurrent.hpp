@@ -4,13 +4,16 @@
 // Input (steps, features); output (steps, units) with return_sequences, else
 // (units): the last state. Backpropagation through time.
 //
-// One direction's pass (RnnCore): the input projection of every step is one
-// GEMM over rows * steps rows (the input bias in its epilogue); then step by
-// step one recurrent product for all gates (h_prev @ R, added onto the step's
-// projection) and the cell's update in one pass per row (kernels/recurrent.hpp).
-// Backward keeps the gradient at every step's gate pre-activations, so the
-// kernel's, the recurrent kernel's and the bias's gradients are one GEMM (or
-// column sum) each over all steps, and only dh_prev = dz @ R^T runs per step.
+// One direction's pass (RnnCore): every step's values are one contiguous
+// block, unit-major with the batch's samples in vector lanes. The input
+// projections of all steps first (K^T @ x_s onto the bias, the steps shared
+// among the threads); then step by step one recurrent product for all gates
+// (R^T @ h_prev, added onto the step's projection) and the cell's update in
+// one fused pass per unit (kernels/recurrent.hpp). Backward keeps the
+// gradient at every step's gate pre-activations, so only dh_prev = R @ dz runs
+// in the loop over steps; the kernel's, recurrent kernel's and bias's
+// gradients (each thread a share of the gates' columns over all steps, in
+// order) and the input's (a share of the steps each) come after it.
 //
 // Masking (Keras's): a sample whose mask is 0 at a step keeps its state over
 // it (and outputs it again with return_sequences); nothing flows back through
@@ -107,10 +110,13 @@ struct RnnCore {
   }
   double flops() const { return 2.0 * double(steps) * double(f + u) * double(gu()); }
 
-  // The per-sample cache, in arrays of rows * size values each. A step's
-  // values are unit-major with the samples side by side: array[v * rows *
-  // plane_steps() + s * rows + i] is value v (a gate unit, a state unit) of
-  // sample i at processing step s (kernels/recurrent.hpp, "rows in lanes").
+  // The per-sample cache, in arrays of rows * size values each. Step-major,
+  // and within a step unit-major with the batch's samples side by side:
+  // array[(s * V + v) * rows + i] is value v (of V: a gate unit, a state unit,
+  // an input feature) of sample i at processing step s (kernels/recurrent.hpp,
+  // "rows in lanes"), so everything a step reads and writes is one contiguous
+  // block. (Unit-major over all steps, a step's 512 LSTM gate rows lay 10 KB
+  // apart, and each step's passes waited on their loads.)
   struct Layout {
     int64_t xs, z, zr, hp, c, rh, mt, mi, mr, hl, dh, dhn, dc, tmp, hr, scratch, hm, total;
   };
@@ -121,14 +127,13 @@ struct RnnCore {
       *field = at;
       at += n;
     };
-    take(&l.xs, xs_copies(training) * steps * f);  // the input, step-major (processing order)
-    const int64_t sp = plane_steps();
-    take(&l.z, sp * gu());
-    take(&l.zr, reset_after ? sp * gu() : 0);
-    take(&l.hp, sp * u);  // h_prev of every step
-    take(&l.c, cell == Cell::Lstm ? sp * u : 0);
-    take(&l.rh, cell == Cell::Gru && !reset_after ? sp * u : 0);
-    take(&l.mt, steps);  // Keras's mask, step-major
+    take(&l.xs, xs_copies(training) * steps * f);  // the input (a copy per dropout block)
+    take(&l.z, steps * gu());
+    take(&l.zr, reset_after ? steps * gu() : 0);
+    take(&l.hp, steps * u);  // h_prev of every step
+    take(&l.c, cell == Cell::Lstm ? steps * u : 0);
+    take(&l.rh, cell == Cell::Gru && !reset_after ? steps * u : 0);
+    take(&l.mt, steps);  // Keras's mask
     take(&l.mi, in_masks(training) * f);
     take(&l.mr, rec_masks(training) * u);
     take(&l.hl, u);  // the last state
@@ -138,16 +143,11 @@ struct RnnCore {
     take(&l.tmp, u);
     take(&l.hr, u);
     take(&l.scratch, 6 * u);
-    take(&l.hm, rec_masks(training) ? sp * u : 0);
+    take(&l.hm, rec_masks(training) * u);  // a step's masked h_prev, per block
     l.total = at;
     return l;
   }
   int64_t cache_per_row(bool training) const { return layout(training).total; }
-  // A plane's rows (one value v over every step and sample) lie rows *
-  // plane_steps() apart, one step more than they hold: a batch of 32 over 80
-  // steps put them 10240 bytes apart, so a step's 512 LSTM gate rows fell in
-  // 2 of L1's 64 sets and each step's pass waited on L2.
-  int64_t plane_steps() const { return steps + 1; }
   // the cache's arrays for a batch of n samples
   struct Planes {
     T *xs, *z, *zr, *hp, *c, *rh, *mt, *mi, *mr, *hl, *dh, *dhn, *dc, *tmp, *hr, *scratch, *hm;
@@ -155,8 +155,9 @@ struct RnnCore {
   Planes planes(T* cache, int64_t n, bool training) const {
     const Layout L = layout(training);
     auto at = [&](int64_t off) { return cache + n * off; };
-    return {at(L.xs), at(L.z),   at(L.zr),  at(L.hp), at(L.c),  at(L.rh),  at(L.mt), at(L.mi), at(L.mr),
-            at(L.hl), at(L.dh), at(L.dhn), at(L.dc), at(L.tmp), at(L.hr), at(L.scratch), at(L.hm)};
+    return {at(L.xs),  at(L.z),   at(L.zr), at(L.hp),  at(L.c),  at(L.rh),      at(L.mt),
+            at(L.mi),  at(L.mr),  at(L.hl), at(L.dh),  at(L.dhn), at(L.dc),     at(L.tmp),
+            at(L.hr),  at(L.scratch), at(L.hm)};
   }
   int64_t xs_copies(bool training) const { return in_masks(training) ? input_blocks(training).count : 1; }
 
@@ -179,13 +180,13 @@ struct RnnCore {
   void forward(const T* params, int64_t k_off, int64_t r_off, int64_t b_off, const T* x, T* out,
                T* cache, int64_t rows, bool training, MT19937* rng, const T* mask,
                int threads) const {
-    const int64_t G = gu(), n = rows, RS = rows * steps, PS = rows * plane_steps();
+    const int64_t G = gu(), n = rows;
     const T* K = params + k_off;
     const T* Rk = params + r_off;
     const T* bias = use_bias ? params + b_off : nullptr;
     const Planes P = planes(cache, n, training);
     T *Z = P.z, *ZR = P.zr, *HP = P.hp, *C = P.c, *RH = P.rh, *MT = P.mt, *MI = P.mi, *MR = P.mr;
-    T *HL = P.hl, *HR = P.hr, *S = P.scratch;
+    T *HL = P.hl, *HR = P.hr;
     const int64_t nmi = in_masks(training), nmr = rec_masks(training);
     if (nmi || nmr) {
       if (!rng) throw std::logic_error(name + ": dropout needs the fit's random stream");
@@ -195,84 +196,82 @@ struct RnnCore {
     if (mask)
       for (int64_t s = 0; s < steps; ++s)
         for (int64_t i = 0; i < n; ++i) MT[s * n + i] = mask[i * steps + time_of(s)];
-    // the input, step-major in processing order (a copy per input-dropout
-    // block, masked), then its projection: one GEMM over every step per block
+    // the input in processing order, a (f, n) block a step (a copy per
+    // input-dropout block, masked)
     const Blocks ib = input_blocks(training);
-    for (int64_t b = 0; b < xs_copies(training); ++b) {
-      T* xs = P.xs + b * RS * f;
-      for (int64_t s = 0; s < steps; ++s)
+    for (int64_t b = 0; b < xs_copies(training); ++b)
+      for (int64_t s = 0; s < steps; ++s) {
+        T* d = xs_block(P, b, s, n);
         for (int64_t i = 0; i < n; ++i) {
           const T* xi = x + (i * steps + time_of(s)) * f;
-          T* d = xs + (s * n + i) * f;
-          if (nmi) {
-            const T* mk = MI + (i * nmi + b) * f;
-            for (int64_t j = 0; j < f; ++j) d[j] = xi[j] * mk[j];
-          } else {
-            std::copy(xi, xi + f, d);
-          }
+          const T* mk = nmi ? MI + (i * nmi + b) * f : nullptr;
+          for (int64_t j = 0; j < f; ++j) d[j * n + i] = mk ? xi[j] * mk[j] : xi[j];
         }
-    }
-    for (int64_t g = 0; g < G; ++g) std::fill(Z + g * PS, Z + g * PS + RS, bias ? bias[g] : T(0));
-    if (reset_after)
-      for (int64_t g = 0; g < G; ++g)
-        std::fill(ZR + g * PS, ZR + g * PS + RS, bias ? bias[G + g] : T(0));
-    for (int64_t b = 0; b < ib.count; ++b) {
-      const int64_t c0 = b * ib.width;
-      detail::gemm<T>(true, true, Z + c0 * PS, K + c0, P.xs + (nmi ? b : 0) * RS * f,
-                      ib.width, RS, f, T(1), T(1), threads, nullptr, false, G, f, PS);
-    }
+      }
     const Blocks rb = rec_blocks(training);
+    auto row = [&](T* base, int64_t v) { return base + v * n; };
+    // every step's input projection (independent steps, a share of them per
+    // thread): the gates' pre-activations start as bias + the step's input @ K
+    parallel_for(steps, steps * G * n * (f + 2), threads, [&](int64_t s) {
+      T* Zs = Z + s * G * n;
+      for (int64_t g = 0; g < G; ++g) std::fill(row(Zs, g), row(Zs, g) + n, bias ? bias[g] : T(0));
+      if (reset_after) {
+        T* ZRs = ZR + s * G * n;
+        for (int64_t g = 0; g < G; ++g)
+          std::fill(row(ZRs, g), row(ZRs, g) + n, bias ? bias[G + g] : T(0));
+      }
+      for (int64_t b = 0; b < ib.count; ++b) {
+        const int64_t c0 = b * ib.width;
+        detail::gemm<T>(true, false, row(Zs, c0), K + c0, xs_block(P, nmi ? b : 0, s, n), ib.width,
+                        n, f, T(1), T(1), 1, nullptr, false, G, n, n);
+      }
+    });
     for (int64_t s = 0; s < steps; ++s) {
-      T* Zs = Z + s * n;
-      T* ZRs = ZR + s * n;
-      T* HPs = HP + s * n;
+      T* Zs = Z + s * G * n;
+      T* ZRs = reset_after ? ZR + s * G * n : nullptr;
+      T* HPs = HP + s * u * n;
       const T* M = mask ? MT + s * n : nullptr;
-      if (s == 0)
-        for (int64_t g = 0; g < u; ++g) std::fill(HPs + g * PS, HPs + g * PS + n, T(0));
-      T* hout = s + 1 < steps ? HP + (s + 1) * n : HL;
-      const int64_t ldo = s + 1 < steps ? PS : n;
-      if (s > 0)  // the recurrent products: gates (rows c0..) += R^T @ h_prev
+      if (s == 0) std::fill(HPs, HPs + u * n, T(0));
+      T* hout = s + 1 < steps ? HP + (s + 1) * u * n : HL;
+      // + h_prev @ R
+      if (s > 0)
         for (int64_t b = 0; b < rb.count; ++b) {
           const int64_t c0 = b * rb.width;
           const T* src = HPs;
-          int64_t lds = PS;
           if (nmr) {
-            masked_plane(HR, HPs, PS, MR + b * u * n, n);
+            masked_plane(HR, HPs, MR + b * u * n, n);
             src = HR;
-            lds = n;
           }
-          detail::gemm<T>(true, false, (reset_after ? ZRs : Zs) + c0 * PS, Rk + c0, src,
-                          rb.width, n, u, T(1), T(1), threads, nullptr, false, G, lds, PS);
+          detail::gemm<T>(true, false, row(reset_after ? ZRs : Zs, c0), Rk + c0, src, rb.width, n,
+                          u, T(1), T(1), threads, nullptr, false, G, n, n);
         }
       const T* hpr = s > 0 ? HPs : nullptr;
-      auto hp = [&](int64_t g) { return hpr ? hpr + g * PS : nullptr; };
-      auto row = [&](T* base, int64_t v) { return base + v * PS; };
+      auto hp = [&](int64_t g) { return hpr ? hpr + g * n : nullptr; };
       if (cell == Cell::Gru && !reset_after) {
         const T* hr = hpr;
-        int64_t ldr = PS;
         if (hpr && nmr) {
-          masked_plane(HR, HPs, PS, MR + 2 * u * n, n);
+          masked_plane(HR, HPs, MR + 2 * u * n, n);
           hr = HR;
-          ldr = n;
         }
+        T* RHs = RH + s * u * n;
         each_unit(n, threads, [&](int64_t g) {
-          detail::gru_unit_before_gates<T>(row(Zs, g), row(Zs, u + g), hr ? hr + g * ldr : nullptr,
-                                           RH + g * PS + s * n, n, ract);
+          detail::gru_unit_before_gates<T>(row(Zs, g), row(Zs, u + g), hr ? hr + g * n : nullptr,
+                                           RHs + g * n, n, ract);
         });
         if (s > 0)
-          detail::gemm<T>(true, false, Zs + 2 * u * PS, Rk + 2 * u, RH + s * n, u, n, u, T(1), T(1),
-                          threads, nullptr, false, G, PS, PS);
+          detail::gemm<T>(true, false, row(Zs, 2 * u), Rk + 2 * u, RHs, u, n, u, T(1), T(1),
+                          threads, nullptr, false, G, n, n);
       }
       each_unit(n, threads, [&](int64_t g) {
-        T* h = hout + g * ldo;
+        T* h = hout + g * n;
         switch (cell) {
           case Cell::Simple:
             detail::simple_unit<T>(row(Zs, g), hp(g), h, M, n, act);
             break;
           case Cell::Lstm:
             detail::lstm_unit<T>(row(Zs, g), row(Zs, u + g), row(Zs, 2 * u + g), row(Zs, 3 * u + g),
-                                 s > 0 ? C + g * PS + (s - 1) * n : nullptr, hp(g),
-                                 C + g * PS + s * n, h, M, n, act, ract);
+                                 s > 0 ? C + ((s - 1) * u + g) * n : nullptr, hp(g),
+                                 C + (s * u + g) * n, h, M, n, act, ract);
             break;
           case Cell::Gru:
             if (reset_after)
@@ -286,7 +285,7 @@ struct RnnCore {
       });
       if (return_sequences)
         for (int64_t i = 0; i < n; ++i)
-          for (int64_t g = 0; g < u; ++g) out[(i * steps + s) * u + g] = hout[g * ldo + i];
+          for (int64_t g = 0; g < u; ++g) out[(i * steps + s) * u + g] = hout[g * n + i];
     }
     if (!return_sequences)
       for (int64_t i = 0; i < n; ++i)
@@ -294,26 +293,36 @@ struct RnnCore {
   }
 
   // dout (rows, out_size()); din (rows, steps, f) unless null; grads at the
-  // offsets (+)= the parameter gradients.
+  // offsets (+)= the parameter gradients, each summed step by step as the
+  // steps go back (every step's share a fixed-order product).
   void backward(const T* params, T* grads, int64_t k_off, int64_t r_off, int64_t b_off,
                 const T* x, const T* dout, T* cache, T* din, int64_t rows, bool accumulate,
                 const T* mask, int threads) const {
     (void)x;
-    const int64_t G = gu(), n = rows, RS = rows * steps, PS = rows * plane_steps();
+    const int64_t G = gu(), n = rows;
     const T* K = params + k_off;
     const T* Rk = params + r_off;
     const Planes P = planes(cache, n, true);
     T *Z = P.z, *ZR = P.zr, *HP = P.hp, *C = P.c, *RH = P.rh, *MT = P.mt, *MI = P.mi, *MR = P.mr;
     T *dh = P.dh, *dhn = P.dhn, *dc = P.dc, *TMP = P.tmp, *HR = P.hr, *S = P.scratch;
     const int64_t nmi = in_masks(true), nmr = rec_masks(true);
+    T* dK = grads + k_off;
+    T* dR = grads + r_off;
+    T* db = use_bias ? grads + b_off : nullptr;
+    if (!accumulate) {
+      std::fill(dK, dK + f * G, T(0));
+      std::fill(dR, dR + u * G, T(0));
+      if (db) std::fill(db, db + bias_size(), T(0));
+    }
     std::fill(dh, dh + u * n, T(0));
     std::fill(dc, dc + u * n, T(0));
+    const Blocks ib = input_blocks(true);
     const Blocks rb = rec_blocks(true);
-    auto row = [&](T* base, int64_t v) { return base + v * PS; };
+    auto row = [&](T* base, int64_t v) { return base + v * n; };
     for (int64_t s = steps; s-- > 0;) {
-      T* Zs = Z + s * n;
-      T* ZRs = ZR + s * n;
-      T* HPs = HP + s * n;
+      T* Zs = Z + s * G * n;
+      T* ZRs = reset_after ? ZR + s * G * n : nullptr;
+      T* HPs = HP + s * u * n;
       const T* M = mask ? MT + s * n : nullptr;
       if (return_sequences || s == steps - 1)
         for (int64_t i = 0; i < n; ++i) {
@@ -321,7 +330,7 @@ struct RnnCore {
           for (int64_t g = 0; g < u; ++g) dh[g * n + i] += d[g];
         }
       const T* hpr = s > 0 ? HPs : nullptr;
-      auto hp = [&](int64_t g) { return hpr ? hpr + g * PS : nullptr; };
+      auto hp = [&](int64_t g) { return hpr ? hpr + g * n : nullptr; };
       each_unit(n, threads, [&](int64_t g) {
         T* dhg = dh + g * n;
         T* dng = dhn + g * n;
@@ -333,8 +342,8 @@ struct RnnCore {
           case Cell::Lstm:
             detail::lstm_unit_backward<T>(row(Zs, g), row(Zs, u + g), row(Zs, 2 * u + g),
                                           row(Zs, 3 * u + g),
-                                          s > 0 ? C + g * PS + (s - 1) * n : nullptr,
-                                          C + g * PS + s * n, dhg, dc + g * n, sg, M, n, act, ract);
+                                          s > 0 ? C + ((s - 1) * u + g) * n : nullptr,
+                                          C + (s * u + g) * n, dhg, dc + g * n, sg, M, n, act, ract);
             break;
           case Cell::Gru:
             if (reset_after)
@@ -350,37 +359,37 @@ struct RnnCore {
         std::fill(dng, dng + n, T(0));
         detail::carry_masked<T>(dng, dhg, M, n);
       });
-      if (cell == Cell::Gru && !reset_after) {
+      T* RHs = cell == Cell::Gru && !reset_after ? RH + s * u * n : nullptr;
+      if (RHs) {
         // drh = R_h @ d_candidate, then the gradient at r and dh_prev's term
         if (s > 0)
-          detail::gemm<T>(false, false, TMP, Rk + 2 * u, Zs + 2 * u * PS, u, n, u, T(1), T(0),
-                          threads, nullptr, false, G, PS, n);
+          detail::gemm<T>(false, false, TMP, Rk + 2 * u, row(Zs, 2 * u), u, n, u, T(1), T(0),
+                          threads, nullptr, false, G, n, n);
         else
           std::fill(TMP, TMP + u * n, T(0));
         const T* hr = hpr;
-        int64_t ldr = PS;
         if (hpr && nmr) {
-          masked_plane(HR, HPs, PS, MR + 2 * u * n, n);
+          masked_plane(HR, HPs, MR + 2 * u * n, n);
           hr = HR;
-          ldr = n;
         }
         each_unit(n, threads, [&](int64_t g) {
           detail::gru_unit_before_backward2<T>(row(Zs, u + g), TMP + g * n,
-                                               hr ? hr + g * ldr : nullptr,
+                                               hr ? hr + g * n : nullptr,
                                                nmr ? MR + (2 * u + g) * n : nullptr, dhn + g * n,
                                                S + g * 6 * n, M, n, ract);
         });
       }
+      const T* dZr = reset_after ? ZRs : Zs;
       if (s > 0) {
-        const T* dZr = reset_after ? ZRs : Zs;
+        // dh_prev += R @ dz (through each block's recurrent-dropout mask)
         for (int64_t b = 0; b < rb.count; ++b) {
           const int64_t c0 = b * rb.width;
           if (!nmr) {
-            detail::gemm<T>(false, false, dhn, Rk + c0, dZr + c0 * PS, u, n, rb.width, T(1), T(1),
-                            threads, nullptr, false, G, PS, n);
+            detail::gemm<T>(false, false, dhn, Rk + c0, dZr + c0 * n, u, n, rb.width, T(1), T(1),
+                            threads, nullptr, false, G, n, n);
           } else {
-            detail::gemm<T>(false, false, TMP, Rk + c0, dZr + c0 * PS, u, n, rb.width, T(1), T(0),
-                            threads, nullptr, false, G, PS, n);
+            detail::gemm<T>(false, false, TMP, Rk + c0, dZr + c0 * n, u, n, rb.width, T(1), T(0),
+                            threads, nullptr, false, G, n, n);
             const T* mk = MR + b * u * n;
             for (int64_t q = 0; q < u * n; ++q) dhn[q] += TMP[q] * mk[q];
           }
@@ -388,53 +397,59 @@ struct RnnCore {
       }
       std::swap(dh, dhn);
     }
-    // the parameter gradients over all steps at once
-    const T beta = accumulate ? T(1) : T(0);
-    const Blocks ib = input_blocks(true);
-    for (int64_t b = 0; b < ib.count; ++b) {
-      const int64_t c0 = b * ib.width;
-      detail::gemm<T>(true, true, grads + k_off + c0, P.xs + (nmi ? b : 0) * RS * f,
-                      Z + c0 * PS, f, ib.width, RS, T(1), beta, threads, nullptr, false, f, PS, G);
-    }
-    for (int64_t b = 0; b < rb.count; ++b) {
-      const int64_t c0 = b * rb.width;
-      const T* A = HP;
-      if (nmr) {
-        T* HM = P.hm;
-        for (int64_t v = 0; v < u; ++v)
-          for (int64_t s = 0; s < steps; ++s)
-            for (int64_t i = 0; i < n; ++i)
-              HM[v * PS + s * n + i] = HP[v * PS + s * n + i] * MR[(b * u + v) * n + i];
-        A = HM;
+    // Z (ZR) now hold the gradients at every step's gate pre-activations.
+    // The parameter gradients, each a sum over the steps in order of every
+    // step's product: a thread takes a share of the gates' columns (whole
+    // dropout blocks, or the GRU candidate's block, when they differ).
+    const bool by_block = ib.count > 1 || nmr || (cell == Cell::Gru && !reset_after);
+    const int64_t width = by_block ? u : 64;
+    const int64_t shares = (G + width - 1) / width;
+    parallel_for(shares, steps * G * n * (f + u + 2), threads, [&](int64_t q) {
+      const int64_t c0 = q * width, w = std::min(G, c0 + width) - c0;
+      const int64_t bx = ib.count > 1 ? c0 / u : 0;  // the input copy of these columns
+      const bool candidate = cell == Cell::Gru && !reset_after && c0 >= 2 * u;
+      for (int64_t s = 0; s < steps; ++s) {
+        T* Zs = Z + s * G * n;
+        T* dZr = reset_after ? ZR + s * G * n : Zs;
+        detail::gemm<T>(false, true, dK + c0, xs_block(P, bx, s, n), row(Zs, c0), f, w, n, T(1),
+                        T(1), 1, nullptr, false, n, n, G);
+        if (db) {
+          add_row_sums(db + c0, row(Zs, c0), w, n);
+          if (reset_after) add_row_sums(db + G + c0, row(dZr, c0), w, n);
+        }
+        if (s == 0) continue;  // h_prev is 0 at the first step
+        const T* A = candidate ? RH + s * u * n : HP + s * u * n;
+        if (nmr && !candidate) {
+          T* hm = P.hm + (c0 / u) * u * n;
+          masked_plane(hm, A, MR + (c0 / u) * u * n, n);
+          A = hm;
+        }
+        detail::gemm<T>(false, true, dR + c0, A, row(dZr, c0), u, w, n, T(1), T(1), 1, nullptr,
+                        false, n, n, G);
       }
-      detail::gemm<T>(false, true, grads + r_off + c0, A, (reset_after ? ZR : Z) + c0 * PS, u,
-                      rb.width, RS, T(1), beta, threads, nullptr, false, PS, PS, G);
-    }
-    if (cell == Cell::Gru && !reset_after)
-      detail::gemm<T>(false, true, grads + r_off + 2 * u, RH, Z + 2 * u * PS, u, u, RS, T(1), beta,
-                      threads, nullptr, false, PS, PS, G);
-    if (use_bias) {
-      row_sums(grads + b_off, Z, G, RS, PS, accumulate);
-      if (reset_after) row_sums(grads + b_off + G, ZR, G, RS, PS, accumulate);
-    }
+    });
     if (!din) return;
-    for (int64_t b = 0; b < ib.count; ++b) {  // into the input's copies, free after dK
-      const int64_t c0 = b * ib.width;
-      detail::gemm<T>(true, true, P.xs + b * RS * f, Z + c0 * PS, K + c0, RS, f,
-                      ib.width, T(1), T(0), threads, nullptr, false, PS, G, f);
-    }
-    for (int64_t s = 0; s < steps; ++s)
+    // dx = K @ dz, each block through its input-dropout mask, into the
+    // input's copies (free once dK is done), a share of the steps per thread
+    parallel_for(steps, steps * G * n * f, threads, [&](int64_t s) {
+      T* Zs = Z + s * G * n;
+      for (int64_t b = 0; b < ib.count; ++b) {
+        const int64_t c0 = b * ib.width;
+        detail::gemm<T>(false, false, xs_block(P, b, s, n), K + c0, row(Zs, c0), f, n, ib.width,
+                        T(1), T(0), 1, nullptr, false, G, n, n);
+      }
       for (int64_t i = 0; i < n; ++i) {
         T* di = din + (i * steps + time_of(s)) * f;
         for (int64_t j = 0; j < f; ++j) {
           T v = 0;
           for (int64_t b = 0; b < ib.count; ++b) {
-            const T d = P.xs[b * RS * f + (s * n + i) * f + j];
+            const T d = xs_block(P, b, s, n)[j * n + i];
             v += nmi ? d * MI[(i * nmi + b) * f + j] : d;
           }
           di[j] = v;
         }
       }
+    });
   }
 
   double add_penalties(const T* params, T* grads, double scale, int64_t k_off, int64_t r_off,
@@ -457,24 +472,27 @@ struct RnnCore {
   void each_unit(int64_t n, int threads, F&& fn) const {
     parallel_for(u, u * n * 16, threads, fn);
   }
-  // dst (u, n) = plane h (u rows ld apart) times the mask plane mk (u, n)
-  void masked_plane(T* dst, const T* h, int64_t ld, const T* mk, int64_t n) const {
-    for (int64_t g = 0; g < u; ++g)
-      for (int64_t i = 0; i < n; ++i) dst[g * n + i] = h[g * ld + i] * mk[g * n + i];
+  // step s's input block (f, n) of copy b
+  T* xs_block(const Planes& P, int64_t b, int64_t s, int64_t n) const {
+    return P.xs + (b * steps + s) * f * n;
   }
-  // db (m) (+)= the sums of the rows of z (m, len; rows ld apart), in a fixed order
-  static void row_sums(T* db, const T* z, int64_t m, int64_t len, int64_t ld, bool accumulate) {
+  // dst (u, n) = h (u, n) times the mask plane mk (u, n)
+  void masked_plane(T* dst, const T* h, const T* mk, int64_t n) const {
+    for (int64_t q = 0; q < u * n; ++q) dst[q] = h[q] * mk[q];
+  }
+  // db (m) += the sums of the rows of z (m, len), each in a fixed order
+  static void add_row_sums(T* db, const T* z, int64_t m, int64_t len) {
     constexpr int64_t W = 16;  // lanes of partial sums (q mod 16), added by a fixed tree
     for (int64_t g = 0; g < m; ++g) {
       T acc[W] = {};
-      const T* zg = z + g * ld;
+      const T* zg = z + g * len;
       int64_t q = 0;
       for (; q + W <= len; q += W)
         for (int64_t l = 0; l < W; ++l) acc[l] += zg[q + l];
       for (int64_t l = 0; q + l < len; ++l) acc[l] += zg[q + l];
       for (int64_t w = W / 2; w >= 1; w /= 2)
         for (int64_t l = 0; l < w; ++l) acc[l] += acc[l + w];
-      db[g] = accumulate ? db[g] + acc[0] : acc[0];
+      db[g] += acc[0];
     }
   }
 };
