@@ -404,7 +404,7 @@ struct RnnCore {
     const bool by_block = ib.count > 1 || nmr || (cell == Cell::Gru && !reset_after);
     const int64_t width = by_block ? u : 64;
     const int64_t shares = (G + width - 1) / width;
-    parallel_for(shares, steps * G * n * (f + u + 2), threads, [&](int64_t q) {
+    parallel_for(shares, shares > 1 ? steps * G * n * (f + u + 2) : 0, threads, [&](int64_t q) {
       const int64_t c0 = q * width, w = std::min(G, c0 + width) - c0;
       const int64_t bx = ib.count > 1 ? c0 / u : 0;  // the input copy of these columns
       const bool candidate = cell == Cell::Gru && !reset_after && c0 >= 2 * u;
