@@ -50,24 +50,21 @@ inline bool recurrent_activation_ok(const ActSpec& a) {
 }
 
 // Keras's defaults (tanh, with sigmoid gates): the cells' steps then run as one
-// fused pass per unit, every value loaded and stored once (a pass per
-// activation waited on its loads: the LSTM text step's forward gate work
-// went from 4.8 to 3.3 ms, with the step-major layout of layers/recurrent.hpp).
+// fused pass over the unit's row, every value loaded and stored once (a pass
+// per activation waited on its loads: with the step-major layout of
+// layers/rnn_core.hpp, the LSTM text step's forward gate work went from 4.8
+// to 3.3 ms). First: the first step (no previous state: null cp, hp);
+// Masked: a mask is given. Each case is its own loop, so none tests a pointer
+// per lane (a pass that did ran in half-width vectors with masked loads).
 inline bool default_gates(const ActSpec& act, const ActSpec& ract) {
   return act.kind == Act::Tanh && ract.kind == Act::Logistic;
 }
-
-// The fused steps of Keras's default cells (tanh with sigmoid gates), one
-// pass over the unit's row with every value loaded and stored once. First:
-// the first step (no previous state: null cp, hp); Masked: a mask is given.
-// Each case is its own loop, so none tests a pointer per lane (a pass that
-// did ran in half-width vectors with masked loads).
-#define NC_RNN_CASES(F, ...)                                   \
-  if (first) {                                                 \
-    if (mask) return F<T, true, true>(__VA_ARGS__);            \
-    return F<T, true, false>(__VA_ARGS__);                     \
-  }                                                            \
-  if (mask) return F<T, false, true>(__VA_ARGS__);             \
+#define NC_RNN_CASES(FIRST, F, ...)                        \
+  if (FIRST) {                                             \
+    if (mask) return F<T, true, true>(__VA_ARGS__);        \
+    return F<T, true, false>(__VA_ARGS__);                 \
+  }                                                        \
+  if (mask) return F<T, false, true>(__VA_ARGS__);         \
   return F<T, false, false>(__VA_ARGS__);
 
 template <class T, bool First, bool Masked>
@@ -98,13 +95,6 @@ __attribute__((always_inline)) inline void lstm_step(T* __restrict i, T* __restr
       h[j] = hv;
     }
   }
-}
-template <class T>
-__attribute__((always_inline)) inline void lstm_fused(T* i, T* f, T* g, T* o, const T* cp,
-                                                      const T* hp, T* c, T* h, const T* mask,
-                                                      int64_t n) {
-  const bool first = !cp;
-  NC_RNN_CASES(lstm_step, i, f, g, o, cp, hp, c, h, mask, n)
 }
 
 template <class T, bool First, bool Masked>
@@ -140,14 +130,6 @@ __attribute__((always_inline)) inline void lstm_step_backward(
     }
   }
 }
-template <class T>
-__attribute__((always_inline)) inline void lstm_fused_backward(T* i, T* f, T* g, T* o,
-                                                               const T* cp, const T* c,
-                                                               const T* dh, T* dc,
-                                                               const T* mask, int64_t n) {
-  const bool first = !cp;
-  NC_RNN_CASES(lstm_step_backward, i, f, g, o, cp, c, dh, dc, mask, n)
-}
 
 template <class T, bool First, bool Masked>
 __attribute__((always_inline)) inline void gru_step(T* __restrict xz, T* __restrict xr,
@@ -167,13 +149,6 @@ __attribute__((always_inline)) inline void gru_step(T* __restrict xz, T* __restr
     const T hv = z * p + (T(1) - z) * hh;
     h[j] = Masked ? (mask[j] != T(0) ? hv : p) : hv;
   }
-}
-template <class T>
-__attribute__((always_inline)) inline void gru_fused(T* xz, T* xr, T* xh, const T* rz,
-                                                     const T* rr, const T* rh, const T* hp, T* h,
-                                                     const T* mask, int64_t n) {
-  const bool first = !hp;
-  NC_RNN_CASES(gru_step, xz, xr, xh, rz, rr, rh, hp, h, mask, n)
 }
 
 template <class T, bool First, bool Masked>
@@ -199,16 +174,6 @@ __attribute__((always_inline)) inline void gru_step_backward(
     xh[j] = gh;
   }
 }
-template <class T>
-__attribute__((always_inline)) inline void gru_fused_backward(T* xz, T* xr, T* xh, T* rz,
-                                                              T* rr, T* rh, const T* hp,
-                                                              const T* dh, T* dhp,
-                                                              const T* mask, int64_t n) {
-  const bool first = !hp;
-  NC_RNN_CASES(gru_step_backward, xz, xr, xh, rz, rr, rh, hp, dh, dhp, mask, n)
-}
-#undef NC_RNN_CASES
-
 namespace detail {
 
 // x[0, n) <- act(x), in place
@@ -279,8 +244,9 @@ NC_ISA_FUNCTION((template <class T>), (<T>), void, lstm_unit,
                  const T* __restrict cp, const T* __restrict hp, T* __restrict c, T* __restrict h,
                  const T* __restrict mask, int64_t n, const ActSpec& act, const ActSpec& ract),
                 (i, f, g, o, cp, hp, c, h, mask, n, act, ract), {
-  if (default_gates(act, ract))
-    return lstm_fused<T>(i, f, g, o, cp, hp, c, h, mask, n);
+  if (default_gates(act, ract)) {
+    NC_RNN_CASES(!cp, lstm_step, i, f, g, o, cp, hp, c, h, mask, n)
+  }
   act_inplace<T>(i, n, ract);
   act_inplace<T>(f, n, ract);
   act_inplace<T>(g, n, act);
@@ -303,8 +269,9 @@ NC_ISA_FUNCTION((template <class T>), (<T>), void, lstm_unit_backward,
                  T* __restrict dc, T* __restrict s, const T* __restrict mask, int64_t n,
                  const ActSpec& act, const ActSpec& ract),
                 (i, f, g, o, cp, c, dh, dc, s, mask, n, act, ract), {
-  if (default_gates(act, ract))
-    return lstm_fused_backward<T>(i, f, g, o, cp, c, dh, dc, mask, n);
+  if (default_gates(act, ract)) {
+    NC_RNN_CASES(!cp, lstm_step_backward, i, f, g, o, cp, c, dh, dc, mask, n)
+  }
   T* tc = s;
   T* d = s + n;
   T* go = s + 2 * n;
@@ -372,8 +339,9 @@ NC_ISA_FUNCTION((template <class T>), (<T>), void, gru_unit_after,
                  T* __restrict h, const T* __restrict mask, int64_t n, const ActSpec& act,
                  const ActSpec& ract),
                 (xz, xr, xh, rz, rr, rh, hp, h, mask, n, act, ract), {
-  if (default_gates(act, ract))
-    return gru_fused<T>(xz, xr, xh, rz, rr, rh, hp, h, mask, n);
+  if (default_gates(act, ract)) {
+    NC_RNN_CASES(!hp, gru_step, xz, xr, xh, rz, rr, rh, hp, h, mask, n)
+  }
   for (int64_t j = 0; j < n; ++j) {
     xz[j] += rz[j];
     xr[j] += rr[j];
@@ -399,8 +367,9 @@ NC_ISA_FUNCTION((template <class T>), (<T>), void, gru_unit_after_backward,
                  const T* __restrict dh, T* __restrict dhp, T* __restrict s,
                  const T* __restrict mask, int64_t n, const ActSpec& act, const ActSpec& ract),
                 (xz, xr, xh, rz, rr, rh, hp, dh, dhp, s, mask, n, act, ract), {
-  if (default_gates(act, ract))
-    return gru_fused_backward<T>(xz, xr, xh, rz, rr, rh, hp, dh, dhp, mask, n);
+  if (default_gates(act, ract)) {
+    NC_RNN_CASES(!hp, gru_step_backward, xz, xr, xh, rz, rr, rh, hp, dh, dhp, mask, n)
+  }
   T* gz = s;
   T* gh = s + n;
   T* gr = s + 2 * n;
@@ -501,3 +470,5 @@ NC_ISA_FUNCTION((template <class T>), (<T>), void, gru_unit_before_backward2,
 
 }  // namespace detail
 }  // namespace nc
+
+#undef NC_RNN_CASES
