@@ -300,13 +300,18 @@ def test_bad_input_fails_early_and_clearly():
             rng.normal(size=(20, 4, 2)))
 
 
-def test_deterministic_at_any_threads_and_rows_per_call():
+@pytest.mark.parametrize("recurrent", [
+    lambda: L.Bidirectional(L.GRU(8, dropout=0.2)),
+    lambda: L.LSTM(48),  # 48 units at batch 32: dh_prev's rows shared among the threads
+], ids=["bigru-dropout", "lstm48"])
+def test_deterministic_at_any_threads_and_rows_per_call(recurrent):
     rng = np.random.RandomState(11)
     X = rng.randint(1, 50, (400, 12))
+    X[::3, :4] = 0  # padded
     y = (X[:, :4].sum(1) > 100).astype(int)
     fits = []
     for n_jobs in (1, 2):
-        clf = NeuralNetClassifier([L.Embedding(50, 16, mask_zero=True), L.Bidirectional(L.GRU(8, dropout=0.2)),
+        clf = NeuralNetClassifier([L.Embedding(50, 16, mask_zero=True), recurrent(),
                                    L.Dense(4, activation="relu")], epochs=3, batch_size=32, n_jobs=n_jobs,
                                   random_state=0, dtype="float32")
         fits.append(clf.fit(X, y))

@@ -381,8 +381,7 @@ struct RnnCore {
         for (int64_t b = 0; b < rb.count; ++b) {
           const int64_t c0 = b * rb.width;
           if (!nmr) {
-            detail::gemm<T>(false, false, dhn, Rk + c0, dZr + c0 * n, u, n, rb.width, T(1), T(1),
-                            threads, nullptr, false, G, n, n);
+            rows_product(dhn, Rk + c0, dZr + c0 * n, n, rb.width, G, threads);
           } else {
             detail::gemm<T>(false, false, TMP, Rk + c0, dZr + c0 * n, u, n, rb.width, T(1), T(0),
                             threads, nullptr, false, G, n, n);
@@ -467,6 +466,24 @@ struct RnnCore {
   template <class F>
   void each_unit(int64_t n, int threads, F&& fn) const {
     parallel_for(u, u * n * 16, threads, fn);
+  }
+  // dh (u, n) += R[:, block] (u, width; row stride G) @ dz (width, n): the
+  // loop's serial product, its rows shared among the threads (GEMM keeps a
+  // product this small on one thread, and the other waits out every step). A
+  // row's sum is the same whatever rows it comes with, so any split is exact.
+  void rows_product(T* dh, const T* R, const T* dz, int64_t n, int64_t width, int64_t G,
+                    int threads) const {
+    constexpr int64_t kTile = 12;  // whole register tiles per share
+    const int64_t tiles = (u + kTile - 1) / kTile;
+    const int64_t macs = u * n * width;  // split from 2^18 (an LSTM 128's 2^21 at batch 32)
+    const int shares = macs >= (int64_t(1) << 18) ? int(std::min<int64_t>(threads, tiles)) : 1;
+    parallel_for(shares, shares > 1 ? macs : 0, shares, [&](int64_t t) {
+      const int64_t r0 = std::min(u, tiles * t / shares * kTile);
+      const int64_t r1 = std::min(u, tiles * (t + 1) / shares * kTile);
+      if (r1 > r0)
+        detail::gemm<T>(false, false, dh + r0 * n, R + r0 * G, dz, r1 - r0, n, width, T(1), T(1),
+                        1, nullptr, false, G, n, n);
+    });
   }
   // step s's input block (f, n) of copy b
   T* xs_block(const Planes& P, int64_t b, int64_t s, int64_t n) const {
