@@ -23,6 +23,7 @@
 #include "model/network.hpp"
 #include "model/objective.hpp"
 #include "model/optimizer.hpp"
+#include "model/rbm.hpp"
 #include "model/trainer.hpp"
 
 namespace py = pybind11;
@@ -464,6 +465,118 @@ class PyNetwork {
   std::unique_ptr<Network<double>> f64_;
 };
 
+
+// A BernoulliRBM's parameters as numpy arrays of one dtype: components (nc,
+// nf), intercept_hidden (nc), intercept_visible (nf), updated in place.
+template <class T>
+Rbm<T> rbm_view(const py::array& W, const py::array& bh, const py::array& bv, int threads) {
+  if (W.ndim() != 2) throw std::invalid_argument("components must be 2-dimensional");
+  const int64_t nc = W.shape(0), nf = W.shape(1);
+  return Rbm<T>{mutable_ptr<T>(W, nc * nf, "components"), mutable_ptr<T>(bh, nc, "intercept_hidden"),
+                mutable_ptr<T>(bv, nf, "intercept_visible"), nc, nf, resolve_threads(threads)};
+}
+
+// Runs f(rbm, rng) with the stream of numpy's get_state() keys (624, updated
+// in place) at pos; returns the position after.
+template <class T, class F>
+int with_rbm(const py::array& W, const py::array& bh, const py::array& bv, const py::array& keys,
+             int pos, int threads, F&& f) {
+  Rbm<T> rbm = rbm_view<T>(W, bh, bv, threads);
+  uint32_t* k = mutable_ptr<uint32_t>(keys, MT19937::N, "random state keys");
+  MT19937 rng;
+  rng.set_state(k, pos);
+  f(rbm, rng);
+  rng.get_state(k, &pos);
+  return pos;
+}
+
+bool is_float32(const py::array& a) {
+  return py::dtype::of<float>().is(a.dtype()) || a.dtype().equal(py::dtype::of<float>());
+}
+
+void def_rbm(py::module_& m) {
+  m.def(
+      "rbm_fit",
+      [](py::array& W, py::array& bh, py::array& bv, py::array& chain, const py::object& X,
+         int64_t batch_rows, int64_t iterations, double learning_rate, py::array& keys, int pos,
+         int threads) {
+        auto run = [&](auto zero) {
+          using T = decltype(zero);
+          const int64_t nc = W.ndim() == 2 ? W.shape(0) : 0;
+          if (chain.ndim() != 2 || chain.shape(1) != nc)
+            throw std::invalid_argument("h_samples_ must have n_components columns");
+          T* ch = mutable_ptr<T>(chain, chain.size(), "h_samples_");
+          const InputView<T> v = input_view<T>(X, W.ndim() == 2 ? W.shape(1) : 0);
+          return with_rbm<T>(W, bh, bv, keys, pos, threads, [&](Rbm<T>& rbm, MT19937& rng) {
+            py::gil_scoped_release release;
+            rbm.fit(v, batch_rows, iterations, ch, chain.shape(0), learning_rate, rng);
+          });
+        };
+        return is_float32(W) ? run(0.f) : run(0.0);
+      },
+      py::arg("components"), py::arg("intercept_hidden"), py::arg("intercept_visible"),
+      py::arg("h_samples"), py::arg("X"), py::arg("batch_rows"), py::arg("iterations"),
+      py::arg("learning_rate"), py::arg("keys"), py::arg("pos"), py::arg("threads"),
+      "BernoulliRBM: `iterations` passes of persistent contrastive divergence over X (dense or "
+      "a CSR tuple) in batches of batch_rows, parameters and chain updated in place; the "
+      "random stream's keys are updated in place and its position returned.");
+  m.def(
+      "rbm_hidden",
+      [](py::array& W, py::array& bh, py::array& bv, const py::array& X, int threads) {
+        auto run = [&](auto zero) -> py::array {
+          using T = decltype(zero);
+          const Rbm<T> rbm = rbm_view<T>(W, bh, bv, threads);
+          const InputView<T> v = input_view<T>(X, rbm.nf);
+          Arr<T> out({v.n_rows, rbm.nc});
+          T* o = out.mutable_data();
+          py::gil_scoped_release release;
+          rbm.hidden_means(o, v.dense, v.n_rows);
+          return out;
+        };
+        return is_float32(W) ? run(0.f) : run(0.0);
+      },
+      py::arg("components"), py::arg("intercept_hidden"), py::arg("intercept_visible"),
+      py::arg("X"), py::arg("threads"), "BernoulliRBM: P(h = 1 | v) for the rows of dense X.");
+  m.def(
+      "rbm_free_energy",
+      [](py::array& W, py::array& bh, py::array& bv, const py::array& X, int threads) {
+        auto run = [&](auto zero) -> py::array {
+          using T = decltype(zero);
+          const Rbm<T> rbm = rbm_view<T>(W, bh, bv, threads);
+          const InputView<T> v = input_view<T>(X, rbm.nf);
+          Arr<T> out(v.n_rows);
+          T* o = out.mutable_data();
+          py::gil_scoped_release release;
+          rbm.free_energy(o, v.dense, v.n_rows);
+          return out;
+        };
+        return is_float32(W) ? run(0.f) : run(0.0);
+      },
+      py::arg("components"), py::arg("intercept_hidden"), py::arg("intercept_visible"),
+      py::arg("X"), py::arg("threads"), "BernoulliRBM: the free energy of each row of dense X.");
+  m.def(
+      "rbm_gibbs",
+      [](py::array& W, py::array& bh, py::array& bv, const py::array& X, py::array& keys, int pos,
+         int threads) {
+        auto run = [&](auto zero) -> py::tuple {
+          using T = decltype(zero);
+          Arr<T> out;
+          pos = with_rbm<T>(W, bh, bv, keys, pos, threads, [&](Rbm<T>& rbm, MT19937& rng) {
+            const InputView<T> v = input_view<T>(X, rbm.nf);
+            out = Arr<T>({v.n_rows, rbm.nf});
+            T* o = out.mutable_data();
+            py::gil_scoped_release release;
+            rbm.gibbs(o, v.dense, v.n_rows, rng);
+          });
+          return py::make_tuple(out, pos);
+        };
+        return is_float32(W) ? run(0.f) : run(0.0);
+      },
+      py::arg("components"), py::arg("intercept_hidden"), py::arg("intercept_visible"),
+      py::arg("X"), py::arg("keys"), py::arg("pos"), py::arg("threads"),
+      "BernoulliRBM: one Gibbs step from the rows of dense X (0 / 1 values) and the stream's "
+      "position after it (its keys updated in place).");
+}
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -550,6 +663,7 @@ PYBIND11_MODULE(_core, m) {
            py::arg("train_idx"), py::arg("val_idx"), py::arg("config"), py::arg("state"),
            py::arg("on_epoch"), py::arg("net_state") = py::none());
 
+  def_rbm(m);
   m.def("hardware_threads", &hardware_threads, "Number of processors OpenMP sees.");
   m.def(
       "max_threads",

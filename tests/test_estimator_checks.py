@@ -1,9 +1,9 @@
-"""scikit-learn's estimator conformance checks on both estimators."""
+"""scikit-learn's estimator conformance checks on every estimator."""
 
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from neurocore import MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNetRegressor
+from neurocore import BernoulliRBM, MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNetRegressor
 
 # Stochastic mini-batch training is not invariant to replacing a sample weight
 # of k by k copies of the sample (the batches differ), so scikit-learn itself
@@ -16,7 +16,18 @@ _SW_EQUIV = (
 _WHY = "mini-batch SGD/Adam see different batches; checked on the lbfgs instances"
 
 
+# score_samples flips a random feature of each sample (scikit-learn's
+# pseudo-likelihood), so its values move with the samples' order and subset:
+# scikit-learn lists the same two failures for its own BernoulliRBM.
+_RBM_RANDOM = {
+    "check_methods_subset_invariance": "score_samples corrupts a random feature per sample",
+    "check_methods_sample_order_invariance": "score_samples corrupts a random feature per sample",
+}
+
+
 def _expected_failures(est):
+    if isinstance(est, BernoulliRBM):
+        return _RBM_RANDOM
     if getattr(est, "solver", None) == "lbfgs":
         return {}
     return {name: _WHY for name in _SW_EQUIV}
@@ -30,6 +41,7 @@ def _expected_failures(est):
         MLPRegressor(solver="lbfgs", dtype="float64", max_iter=100),
         NeuralNetClassifier(epochs=30),
         NeuralNetRegressor(epochs=30),
+        BernoulliRBM(n_components=8, n_iter=3),
     ],
     expected_failed_checks=_expected_failures,
 )

@@ -121,6 +121,53 @@ __attribute__((always_inline)) inline float exp_nonpositive(float x) {
   return p * s1 * s2;
 }
 
+// The same in float64: x = n ln2 + r with ln2 in two parts (n ln2_hi exact
+// for |n| < 2^11), the degree-13 Taylor polynomial of exp(r) (truncation
+// below 1e-17 for |r| <= ln2 / 2), and 2^n from the rounding constant's bits
+// (64-bit integer shifts, which AVX2 has; no double -> int64 conversion,
+// which it lacks), applied as 2^(n + 64) then the exact 2^-64 so that results
+// down to the subnormals are right; below -746 exp rounds to 0. Within 2 ulp
+// of the correctly rounded exp (tests/test_rbm.py, through the logistic
+// units), vectorizing where std::exp is a scalar call.
+__attribute__((always_inline)) inline double exp_nonpositive(double x) {
+  x = x > -746.0 ? x : -746.0;
+  constexpr double kRound = 6755399441055744.0;  // 1.5 * 2^52
+  const double t = x * 1.4426950408889634 + kRound;
+  const double n = t - kRound;
+  const double r = (x - n * 0.693147180369123816490) - n * 1.90821492927058770002e-10;
+  double p = 1.0 / 6227020800.0;  // 1 / 13!
+  p = p * r + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  uint64_t bits;
+  std::memcpy(&bits, &t, sizeof bits);
+  // t's low mantissa bits hold n in two's complement: n << 52 + the bias
+  bits = (bits << 52) + (uint64_t(1023 + 64) << 52);
+  double scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale * 5.421010862427522e-20;  // 2^-64
+}
+
+// logistic(x) = 1 / (1 + e^-x) through e = exp(-|x|) <= 1 as straight-line
+// arithmetic (never overflowing; a loop over it vectorizes), to rounding of
+// logistic() in either precision.
+template <class T>
+__attribute__((always_inline)) inline T logistic_vec(T x) {
+  const T e = exp_nonpositive(-std::fabs(x));
+  const T inv = T(1) / (T(1) + e);
+  return x >= T(0) ? inv : e * inv;
+}
+
 // exp(x), x <= 0: the float32 kernel above, the library's exp in float64
 // (whose results stay identical to scikit-learn's).
 inline float exp_le0(float x) { return exp_nonpositive(x); }

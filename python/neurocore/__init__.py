@@ -25,9 +25,10 @@ from . import _core  # noqa: E402
 from ._mlp import MLPClassifier, MLPRegressor  # noqa: E402
 from ._neural_net import NeuralNetClassifier, NeuralNetRegressor  # noqa: E402
 from ._persist import load  # noqa: E402
+from ._rbm import BernoulliRBM  # noqa: E402
 from ._system import show_config, system_info  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["MLPClassifier", "MLPRegressor", "NeuralNetClassifier", "NeuralNetRegressor", "load",
+__all__ = ["BernoulliRBM", "MLPClassifier", "MLPRegressor", "NeuralNetClassifier", "NeuralNetRegressor", "load",
            "show_config", "system_info", "__version__"]

@@ -264,7 +264,8 @@ def save(estimator, path):
         raise TypeError(f"cannot save a {cls.__name__}: not a neurocore estimator")
     enc = _Encoder()
     params = estimator.get_params(deep=False)
-    params["callbacks"] = None  # callbacks may hold code
+    if "callbacks" in params:
+        params["callbacks"] = None  # callbacks may hold code
     state = {k: v for k, v in estimator.__getstate__().items() if k not in params}
     meta = {
         "format": FORMAT,

@@ -1,0 +1,133 @@
+// The Bernoulli restricted Boltzmann machine's loops other than its GEMMs
+// (model/rbm.hpp): the logistic units, the Bernoulli draws from numpy's legacy
+// stream in its order, the column sums of the gradient and the free energy.
+// Each is written as scikit-learn's numpy expression computes it, so float64
+// results match its arithmetic to rounding.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "../core/rng.hpp"
+#include "../core/simd.hpp"
+#include "activations.hpp"
+
+namespace nc {
+
+// p (m, n) of row stride ld = logistic(p + bias) (scikit-learn: p +=
+// intercept; expit(p)), the bias by column, or by row when by_row (p holds
+// the units' transpose), vectorized (logistic_vec: the units' exponentials
+// were a third of a digits step through the scalar exp).
+NC_ISA_FUNCTION((template <class T>), (<T>), void, rbm_logistic,
+                (T* __restrict p, const T* __restrict bias, int64_t m, int64_t n, int64_t ld,
+                 bool by_row),
+                (p, bias, m, n, ld, by_row), {
+  for (int64_t i = 0; i < m; ++i) {
+    T* row = p + i * ld;
+    if (by_row) {
+      const T b = bias[i];
+_Pragma("omp simd")
+      for (int64_t j = 0; j < n; ++j) row[j] = logistic_vec(row[j] + b);
+    } else {
+_Pragma("omp simd")
+      for (int64_t j = 0; j < n; ++j) row[j] = logistic_vec(row[j] + bias[j]);
+    }
+  }
+})
+
+// u (count) = the stream's next count uniform draws (numpy's random_sample:
+// two words each, 53 bits), through bits (2 * count words of scratch).
+inline void rbm_uniforms(double* __restrict u, uint32_t* __restrict bits, int64_t count,
+                         MT19937& rng) {
+  rng.fill_u32(bits, 2 * count);
+  for (int64_t q = 0; q < count; ++q)
+    u[q] = (double(bits[2 * q] >> 5) * 67108864.0 + double(bits[2 * q + 1] >> 6)) *
+           (1.0 / 9007199254740992.0);
+}
+
+// out (rows, cols) = 1 where the stream's next uniform draw, in out's order,
+// is below p(i, j) = p[i * rs + j * cs] (a block of a matrix, or of its
+// transpose), else 0 (numpy: rng.uniform(size=p.shape) < p, a float32 p
+// widened to double as numpy compares); u and bits are scratch for
+// rows * cols draws. out may be p when rs == cols and cs == 1.
+template <class T>
+void rbm_bernoulli(T* out, const T* p, int64_t rows, int64_t cols, int64_t rs, int64_t cs,
+                   MT19937& rng, double* u, uint32_t* bits) {
+  rbm_uniforms(u, bits, rows * cols, rng);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      out[i * cols + j] = u[i * cols + j] < double(p[i * rs + j * cs]) ? T(1) : T(0);
+}
+
+// sums (n) = the column sums of a (m, n), row after row (numpy's order for a
+// sum over axis 0 of a C-ordered array).
+template <class T>
+void rbm_column_sums(T* __restrict sums, const T* __restrict a, int64_t m, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) sums[j] = T(0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) sums[j] += a[i * n + j];
+}
+
+// sums (m) = the row sums of the block a (m, n) of row stride ld, each in
+// order (the column sums of its transpose, in numpy's order).
+template <class T>
+void rbm_row_sums(T* __restrict sums, const T* __restrict a, int64_t m, int64_t n, int64_t ld) {
+  for (int64_t i = 0; i < m; ++i) {
+    T acc = 0;
+    for (int64_t j = 0; j < n; ++j) acc += a[i * ld + j];
+    sums[i] = acc;
+  }
+}
+
+// a (m, n) of row stride ld = -a
+template <class T>
+void rbm_negate(T* a, int64_t m, int64_t n, int64_t ld) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) a[i * ld + j] = -a[i * ld + j];
+}
+
+// numpy's logaddexp(0, x): log(1 + exp(x)) without overflow.
+template <class T>
+inline T log1p_exp(T x) {
+  if (x == T(0)) return T(0.6931471805599453);
+  return x > T(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+}
+
+// fe (m) = -(v @ bv) - sum_j logaddexp(0, vw[i, j] + bh[j]) for v (m, nf)
+// and vw (m, nc) = v @ W^T (scikit-learn's _free_energy).
+template <class T>
+void rbm_free_energy(T* __restrict fe, const T* __restrict v, const T* __restrict bv,
+                     const T* __restrict vw, const T* __restrict bh, int64_t m, int64_t nf,
+                     int64_t nc) {
+  for (int64_t i = 0; i < m; ++i) {
+    T dot = 0, soft = 0;
+    for (int64_t j = 0; j < nf; ++j) dot += v[i * nf + j] * bv[j];
+    for (int64_t j = 0; j < nc; ++j) soft += log1p_exp(vw[i * nc + j] + bh[j]);
+    fe[i] = -dot - soft;
+  }
+}
+
+// dense (m, n) = the CSR rows whose offsets are indptr[0..m] (values data,
+// column indices indices), zeros elsewhere.
+template <class T>
+void csr_rows_dense(T* __restrict dense, const T* data, const int64_t* indices,
+                    const int64_t* indptr, int64_t m, int64_t n) {
+  for (int64_t q = 0; q < m * n; ++q) dense[q] = T(0);
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t p = indptr[r]; p < indptr[r + 1]; ++p) dense[r * n + indices[p]] += data[p];
+}
+
+// b (n) += lr * (pos - neg) (n), in T; or, when wide, in double and rounded
+// once into T, as numpy computes the visible intercept's update (v_neg is a
+// boolean array there: its column sums are int64, so the difference, the
+// product and the sum are float64 before the float32 store).
+template <class T>
+void rbm_add_difference(T* __restrict b, const T* __restrict pos, const T* __restrict neg,
+                        double lr, int64_t n, bool wide) {
+  if (wide)
+    for (int64_t j = 0; j < n; ++j)
+      b[j] = T(double(b[j]) + lr * (double(pos[j]) - double(neg[j])));
+  else
+    for (int64_t j = 0; j < n; ++j) b[j] += T(lr) * (pos[j] - neg[j]);
+}
+
+}  // namespace nc
