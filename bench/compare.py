@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 
 import neurocore as nc  # first: it sets the OpenMP wait policy before libgomp loads
 import convnets  # noqa: E402  (bench/convnets.py: the convolutional workloads)
+import rbm  # noqa: E402  (bench/rbm.py: BernoulliRBM against scikit-learn's)
 import recurrent  # noqa: E402  (bench/recurrent.py: the recurrent workloads)
 
 from sklearn import neural_network as sk  # noqa: E402
@@ -342,7 +343,7 @@ def run(full=False, threads_list=None, libraries=None):
                                                        rows_per_second=10000 / many))
                 del model
                 gc.collect()
-    for suite, w in [(m, w) for m in (convnets, recurrent) for w in m.workloads(full)]:
+    for suite, w in [(m, w) for m in (convnets, recurrent, rbm) for w in m.workloads(full)]:
         X_tr, X_te, y_tr, y_te = w["data"]()
         flops = suite.training_flops(w, X_tr.shape[0])
         for t in threads_list:
