@@ -22,6 +22,7 @@ if "OMP_WAIT_POLICY" not in _os.environ:
     _os.environ.setdefault("GOMP_SPINCOUNT", "20000")
 
 from . import _core  # noqa: E402
+from ._autoencoder import NeuralNetAutoencoder  # noqa: E402
 from ._mlp import MLPClassifier, MLPRegressor  # noqa: E402
 from ._neural_net import NeuralNetClassifier, NeuralNetRegressor  # noqa: E402
 from ._persist import load  # noqa: E402
@@ -30,5 +31,5 @@ from ._system import show_config, system_info  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["BernoulliRBM", "MLPClassifier", "MLPRegressor", "NeuralNetClassifier", "NeuralNetRegressor", "load",
+__all__ = ["BernoulliRBM", "MLPClassifier", "MLPRegressor", "NeuralNetAutoencoder", "NeuralNetClassifier", "NeuralNetRegressor", "load",
            "show_config", "system_info", "__version__"]

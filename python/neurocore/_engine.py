@@ -227,13 +227,14 @@ class Network:
 
     # Keras's weights: per layer, kernel and bias (Dense), gamma, beta, moving
     # mean and variance (BatchNormalization), gamma and beta (LayerNormalization)
-    def _weight_slices(self):
+    def _weight_slices(self, layer=None):
+        """(buffer, offset, size, shape) of every weight, or of layer `layer`'s."""
         out = []
         by_layer = {}
         for buf, variables in (("params", self.variables), ("state", self.core.state_variables())):
             for v in variables:
                 by_layer.setdefault(self.core_to_layer[v["layer"]], []).append((buf, v))
-        for i in range(len(self.layers)):
+        for i in range(len(self.layers)) if layer is None else [layer]:
             # each core layer's variables in its declaration order (a
             # Bidirectional's forward kernel, recurrent kernel and bias, then
             # the backward ones: Keras's order, not the buffer's)
@@ -242,12 +243,12 @@ class Network:
                 out.append((buf, v["offset"], n, tuple(v["shape"])))
         return out
 
-    def get_weights(self):
+    def get_weights(self, layer=None):
         return [getattr(self, buf)[off:off + n].reshape(shape).copy()
-                for buf, off, n, shape in self._weight_slices()]
+                for buf, off, n, shape in self._weight_slices(layer)]
 
-    def set_weights(self, weights):
-        slices = self._weight_slices()
+    def set_weights(self, weights, layer=None):
+        slices = self._weight_slices(layer)
         if len(weights) != len(slices):
             raise ValueError(f"expected {len(slices)} weight arrays, got {len(weights)}")
         for w, (buf, off, n, shape) in zip(weights, slices):

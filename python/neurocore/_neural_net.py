@@ -43,7 +43,7 @@ def _hidden_layers(spec):
             if item < 1:
                 raise ValueError(f"layer sizes must be positive, got {item}")
             out.append(_layers.Dense(int(item), activation="relu"))
-        elif isinstance(item, _layers.InputLayer):
+        elif isinstance(item, _layers.InputLayer) or _is_input(item):
             continue
         elif isinstance(item, _layers.Layer):
             out.append(copy.deepcopy(item))
@@ -52,6 +52,11 @@ def _hidden_layers(spec):
                 f"layers must hold ints (Dense units) or neurocore.keras.layers objects, got {item!r}"
             )
     return out
+
+
+def _is_input(item):
+    """An Input(shape) tensor (the functional API's start), as a layer list may begin with."""
+    return getattr(item, "_inbound", 0) is None and isinstance(getattr(item, "_layer", None), _layers.InputLayer)
 
 
 def _sample_shape(X):
@@ -92,10 +97,12 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
         self.dtype = dtype
 
     def _fit_network(self, X, Y, sample_weight, output_layer, loss, incremental=False,
-                     sample_shape=None):
+                     sample_shape=None, layers=None):
         """Train on (X, Y): ``epochs`` epochs of a new network, or with
         ``incremental`` one epoch continuing the fitted network, its optimizer
-        state and its random stream (a first incremental call starts one)."""
+        state and its random stream (a first incremental call starts one).
+        The network is ``layers`` when given (fresh layer objects), else the
+        hidden layers then output_layer."""
         dtype = np.dtype(self.dtype)
         # the per-sample shape: X's own (images, sequences) or its features
         sample = tuple(sample_shape) if sample_shape else (
@@ -113,7 +120,7 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
                     f"data needs {what(sample)} to {Y.shape[1]}; call fit to start a new network"
                 )
         else:
-            layers = _hidden_layers(self.layers) + [output_layer]
+            layers = layers if layers is not None else _hidden_layers(self.layers) + [output_layer]
             rng = check_random_state(int(check_random_state(self.random_state).randint(0, 2**31 - 1)))
             net = _engine.Network(layers, sample, _losses.get(loss), dtype)
             if len(net.output_shape) > 1:

@@ -24,9 +24,9 @@ from . import (  # noqa: F401
     utils,
 )
 from .layers import Input  # noqa: F401
-from .models import Sequential, load_model  # noqa: F401
+from .models import Model, Sequential, load_model  # noqa: F401
 
 __all__ = [
     "activations", "callbacks", "constraints", "initializers", "layers", "losses", "metrics", "models",
-    "optimizers", "preprocessing", "regularizers", "utils", "Input", "Sequential", "load_model",
+    "optimizers", "preprocessing", "regularizers", "utils", "Input", "Model", "Sequential", "load_model",
 ]

@@ -3,7 +3,7 @@
 
 import itertools
 
-from . import _config
+from . import _config, _functional
 from . import activations as _acts
 from . import constraints as _constraints
 from . import initializers as _inits
@@ -63,6 +63,27 @@ class Layer:
         self._input_shape = _declared_shape(input_dim, input_shape, batch_input_shape)
         if not trainable:
             raise ValueError("frozen (trainable=False) layers are not supported")
+
+    def __call__(self, inputs):
+        """Apply the layer to a symbolic tensor (the functional API): a new tensor.
+
+        Parameters
+        ----------
+        inputs : KerasTensor
+            The output of ``Input(shape)`` or of a layer called on it.
+
+        Returns
+        -------
+        KerasTensor
+        """
+        return _functional.call_layer(self, inputs)
+
+    def __getstate__(self):
+        # which model holds this layer's newest weights is not part of the layer
+        # (a copy, a pickle, an estimator's layer list start on their own)
+        state = dict(self.__dict__)
+        state.pop("_home", None)
+        return state
 
     # what the C++ core builds from this layer
     def _core_specs(self):

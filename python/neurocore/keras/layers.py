@@ -8,7 +8,7 @@ built at the first fit from the data's shape.
 """
 
 from .. import _activations
-from . import _config
+from . import _config, _functional
 from . import activations as _acts
 from . import initializers as _inits
 from ._base import Layer, _declared_shape, _WeightsMixin  # noqa: F401  (Layer: keras.layers.Layer)
@@ -28,10 +28,29 @@ class InputLayer(Layer):
     def _core_specs(self):
         return []
 
+    def __call__(self, inputs):
+        raise ValueError("an InputLayer is not called on a tensor: Input(shape) starts a chain")
+
 
 def Input(shape=None, batch_size=None, name=None, **kwargs):
-    """A symbolic input for ``Sequential([Input(shape=(5,)), ...])``."""
-    return InputLayer(shape=shape, batch_size=batch_size, name=name, **kwargs)
+    """A symbolic input: the start of a functional chain, or the first item of a Sequential.
+
+    ``x = Input(shape=(784,))`` then ``y = Dense(32)(x)`` and ``Model(x, y)``
+    (the functional API); ``Sequential([Input(shape=(5,)), Dense(2)])`` too.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The per-sample shape (no batch axis).
+    batch_size : int, optional
+        Accepted for Keras's signature; batches are sized at fit.
+    name : str, optional
+
+    Returns
+    -------
+    KerasTensor
+    """
+    return _functional.KerasTensor(InputLayer(shape=shape, batch_size=batch_size, name=name, **kwargs))
 
 
 class Dense(_WeightsMixin, Layer):

@@ -1,10 +1,12 @@
-"""``neurocore.keras.models``: the Sequential model and saving/loading.
+"""``neurocore.keras.models``: Sequential, the functional Model of a chain, and saving/loading.
 
 Sequential follows Keras: ``add`` layers (or pass a list), ``compile(optimizer,
 loss, metrics)``, ``fit`` (returning a History), ``evaluate``, ``predict``,
 ``train_on_batch``/``test_on_batch``/``predict_on_batch``,
 ``summary``, ``get_weights``/``set_weights``, ``save_weights``/``load_weights``,
-``save``/``load_model``. Keras 2 spellings work: ``nb_epoch``, ``lr``,
+``save``/``load_model``. ``Model(inputs, outputs)`` is the same model built
+from tensors (``Input(shape)`` and layers called on it); models that hold the
+same layer objects share their weights. Keras 2 spellings work: ``nb_epoch``, ``lr``,
 ``decay``, ``input_dim``. Everything trains in neurocore's C++ core.
 """
 
@@ -17,7 +19,7 @@ import numpy as np
 from .. import _engine
 from .._persist import read_archive, write_archive
 from .._validation import exclusive_fit
-from . import _config
+from . import _config, _functional
 from . import callbacks as _callbacks
 from . import layers as _layers
 from . import losses as _losses
@@ -69,7 +71,12 @@ class Sequential:
         return [layer for layer in self._layers if not isinstance(layer, _layers.InputLayer)]
 
     def add(self, layer):
-        """Append a layer."""
+        """Append a layer (or an ``Input``, first)."""
+        if isinstance(layer, _functional.KerasTensor):
+            if layer._inbound is not None:
+                raise ValueError("Sequential takes layers (and an Input first), not a layer's output "
+                                 "tensor: build Model(inputs, outputs) from tensors")
+            layer = layer._layer
         if not isinstance(layer, _layers.Layer):
             raise ValueError(f"{layer!r} is not a layer of neurocore.keras.layers")
         if isinstance(layer, _layers.InputLayer) and self._layers:
@@ -116,6 +123,38 @@ class Sequential:
         self._net = _engine.Network(self.layers, sample, loss, self.dtype)
         self._net.initialize(self._rng())
         self._trainer = None
+        # a layer another model holds keeps its weights; the new ones are this model's
+        fresh = [layer for layer in self._net.layers if layer.__dict__.get("_home") is None]
+        self._claim(fresh)
+        self._pull()
+
+    # ------------------------------------------------------------------
+    # layers shared between models (Keras: a layer's weights are one set,
+    # whichever model uses it). Each layer remembers the model whose buffer
+    # holds its newest weights (`_home`); a model copies a shared layer's
+    # weights from there before it uses them, and takes the layers over when
+    # it changes them (fit, train_on_batch, set_weights).
+
+    def _claim(self, layers=None):
+        self.__dict__["_gen"] = self.__dict__.get("_gen", 0) + 1
+        for layer in self._net.layers if layers is None else layers:
+            layer._home = self
+
+    def _pull(self):
+        if self._net is None:
+            return
+        synced = self.__dict__.setdefault("_synced", {})
+        for i, layer in enumerate(self._net.layers):
+            home = layer.__dict__.get("_home")
+            if home is None or home is self or home._net is None:
+                continue
+            stamp = (id(home), home._gen)
+            if synced.get(id(layer)) == stamp:
+                continue
+            j = next((k for k, other in enumerate(home._net.layers) if other is layer), None)
+            if j is not None:
+                self._net.set_weights(home._net.get_weights(j), layer=i)
+            synced[id(layer)] = stamp
 
     @property
     def built(self):
@@ -134,6 +173,7 @@ class Sequential:
     def _require_built(self):
         if self._net is None:
             self.build()
+        self._pull()
 
     # ------------------------------------------------------------------
     # compile / fit / evaluate / predict
@@ -243,6 +283,7 @@ class Sequential:
                               metric_names=metric_names, metric_specs=metric_specs,
                               callbacks=cbs, model=self, verbose=verbose, rng=self._rng())
         finally:
+            self._claim()
             cbs.on_train_end({})
         return history
 
@@ -257,6 +298,7 @@ class Sequential:
                 raise ValueError(f"x has {sample[0]} features, but the model's input_dim is {declared[0]}")
             raise ValueError(f"x has per-sample shape {sample}, but the model's input_shape is {tuple(declared)}")
         self.build(None if declared is not None or sample is None else (None,) + sample)
+        self._pull()
         net = self._net
         X, shape = net.features(x)
         Y = _engine.prepare_targets(y, net.n_out, net.loss_name, net.sparse, self.dtype, shape[0])
@@ -292,10 +334,13 @@ class Sequential:
         history = _callbacks.History()
         cbs = _callbacks.CallbackList([history], self, {"epochs": 1, "verbose": 0, "steps": 1})
         cbs.on_train_begin({})
-        self._ready_trainer().fit(
-            X, Y, sw, epochs=1, initial_epoch=0, batch_size=Y.shape[0], shuffle=False,
-            val_idx=np.empty(0, dtype=np.int64), metric_names=names, metric_specs=specs,
-            callbacks=cbs, model=self, verbose=0, rng=self._rng())
+        try:
+            self._ready_trainer().fit(
+                X, Y, sw, epochs=1, initial_epoch=0, batch_size=Y.shape[0], shuffle=False,
+                val_idx=np.empty(0, dtype=np.int64), metric_names=names, metric_specs=specs,
+                callbacks=cbs, model=self, verbose=0, rng=self._rng())
+        finally:
+            self._claim()
         logs = {k: float(v[-1]) for k, v in history.history.items()}
         return self._results(logs, names, return_dict)
 
@@ -354,6 +399,7 @@ class Sequential:
         """Set weights in the order get_weights gives them."""
         self._require_built()
         self._net.set_weights(weights)
+        self._claim()
 
     def save_weights(self, filepath, overwrite=True):
         """Write the weights to a .npz archive (raw arrays, no pickle)."""
@@ -374,7 +420,8 @@ class Sequential:
             self.set_weights([data[k] for k in keys])
 
     def get_config(self):
-        return {"name": self.name, "layers": [_config.serialize(layer) for layer in self._layers]}
+        return {"name": self.name, "class": type(self).__name__,
+                "layers": [_config.serialize(layer) for layer in self._layers]}
 
     def save(self, filepath, overwrite=True):
         """Save architecture, compile settings and weights to one file (a zip of JSON and raw arrays)."""
@@ -420,8 +467,68 @@ class Sequential:
             print_fn(line)
 
 
+class Model(Sequential):
+    """A model from tensors (Keras's functional API, for chains).
+
+    ``inputs`` is the tensor of an ``Input(shape)``, ``outputs`` the tensor
+    that calling layers on it, one after another, made. The model has every
+    method of :class:`Sequential` (compile, fit, evaluate, predict, summary,
+    get_weights, save). A model built on part of another's graph holds the
+    same layer objects, and so the same weights: train the whole, then
+    predict with the part.
+
+    Parameters
+    ----------
+    inputs : KerasTensor or list of one
+        From ``Input(shape)``.
+    outputs : KerasTensor or list of one
+        A tensor made from ``inputs`` by layers called in a chain.
+    name : str, optional
+
+    Raises
+    ------
+    ValueError
+        When the outputs do not come from the inputs, or the graph branches
+        or merges (several inputs or outputs, a layer called on a list).
+
+    Examples
+    --------
+    >>> from neurocore.keras import Input, Model
+    >>> from neurocore.keras.layers import Dense
+    >>> x = Input(shape=(8,))
+    >>> code = Dense(2, activation="relu")(x)
+    >>> autoencoder = Model(x, Dense(8, activation="sigmoid")(code))
+    >>> encoder = Model(x, code)  # the same first layer, the same weights
+    """
+
+    def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"Model got unexpected arguments {sorted(kwargs)}")
+        if inputs is None or outputs is None:
+            raise ValueError("Model(inputs, outputs) needs the input and output tensors (subclassing "
+                             "Model with a call method is not supported: the core runs the layers)")
+        input_layer, layers = _functional.chain(inputs, outputs)
+        super().__init__([input_layer, *layers], name=name or "functional")
+        self.inputs = [_functional.single(inputs, "inputs")]
+        self.outputs = [_functional.single(outputs, "outputs")]
+
+    @classmethod
+    def _from_layers(cls, layers, name=None):
+        """The chain of an InputLayer and layers as a Model (load_model)."""
+        t = _functional.KerasTensor(layers[0])
+        inputs = t
+        for layer in layers[1:]:
+            t = _functional.KerasTensor(layer, t)
+        return cls(inputs, t, name=name)
+
+    @property
+    def layers(self):
+        """The layers, the InputLayer first (as Keras lists a functional model's)."""
+        return list(self._layers)
+
+
 def load_model(filepath, compile=True):
-    """Load a model written by Sequential.save."""
+    """Load a model written by Sequential.save or Model.save."""
     filepath = os.fspath(filepath)
     try:  # Keras raises ValueError for a missing file too
         meta, raw = read_archive(filepath, FORMAT, FORMAT_VERSION, ("weights.npz",), "neurocore model")
@@ -439,7 +546,9 @@ def _rebuild_model(meta, weights_npz, compile):
         weights = [data[k] for k in keys]
     spec = meta.get("model", {})
     layers = [_config.deserialize(d) for d in spec.get("layers", [])]
-    model = Sequential(layers, name=spec.get("name"))
+    if spec.get("class", "Sequential") not in ("Sequential", "Model"):
+        raise ValueError(f"unknown model class {spec.get('class')!r}")
+    model = (Model._from_layers if spec.get("class") == "Model" else Sequential)(layers, name=spec.get("name"))
     if meta.get("dtype") in ("float32", "float64"):
         model.dtype = np.dtype(meta["dtype"]).type
     if compile and "compile" in meta:
