@@ -9,6 +9,7 @@
 #include <string>
 
 #include "activation.hpp"
+#include "augment.hpp"
 #include "config.hpp"
 #include "conv.hpp"
 #include "dense.hpp"
@@ -58,6 +59,12 @@ const std::map<std::string, LayerFactory<T>>& layer_registry() {
       {"bidirectional", &Bidirectional<T>::make},
       {"embedding", &Embedding<T>::make},
       {"masking", &Masking<T>::make},
+      {"random_flip", &Augment<T>::template make<Augment<T>::Kind::Flip>},
+      {"random_rotation", &Augment<T>::template make<Augment<T>::Kind::Rotation>},
+      {"random_translation", &Augment<T>::template make<Augment<T>::Kind::Translation>},
+      {"random_zoom", &Augment<T>::template make<Augment<T>::Kind::Zoom>},
+      {"random_contrast", &Augment<T>::template make<Augment<T>::Kind::Contrast>},
+      {"random_brightness", &Augment<T>::template make<Augment<T>::Kind::Brightness>},
   };
   return registry;
 }

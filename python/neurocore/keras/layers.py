@@ -270,5 +270,10 @@ from ._spatial import (  # noqa: E402,F401
     MaxPooling1D, MaxPooling2D, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
 )
 
+# the image augmentation layers (defined in _augment)
+from ._augment import (  # noqa: E402,F401
+    RandomBrightness, RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
+)
+
 # the recurrent and sequence layers (defined in _recurrent)
 from ._recurrent import GRU, LSTM, Bidirectional, Embedding, Masking, SimpleRNN  # noqa: E402,F401
