@@ -100,3 +100,11 @@ def test_autoencoder_beats_pca_on_the_same_code_size():
     assert _number(out, "code size 8: autoencoder MSE / PCA MSE:") < 0.85
     assert "encoder codes shape: (540, 8)" in out and "input_layer (InputLayer)" in out
     assert _number(out, "functional autoencoder test MSE:") < 0.03
+
+
+def test_augmentation_raises_accuracy_on_moved_digits():
+    out = _run("augmentation_digits.py")
+    # 719 moved test digits; measured 0.284 without augmentation, 0.839 with
+    without = _number(out, "moved test digits, accuracy without augmentation:")
+    with_aug = _number(out, "moved test digits, accuracy with augmentation:")
+    assert with_aug > without + 0.2
