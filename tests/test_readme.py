@@ -31,5 +31,11 @@ def test_readme_usage_example_runs(capsys, tmp_path, monkeypatch):
     assert float(re.search(r"streamed accuracy: ([0-9.]+)", out).group(1)) > 0.9
     # 3-fold cross-validation on all 1797 digits (600 test rows a fold)
     assert float(re.search(r"images, 3-fold accuracy: ([0-9.]+)", out).group(1)) > 0.85
+    # 450 test digits: the autoencoder's error measured at about half PCA's
+    ae_mse = float(re.search(r"autoencoder test MSE: ([0-9.]+)", out).group(1))
+    assert ae_mse < 0.85 * float(re.search(r"PCA test MSE: ([0-9.]+)", out).group(1))
+    assert float(re.search(r"logistic regression on 4 codes: ([0-9.]+)", out).group(1)) > 0.75
+    assert "codes: (1797, 16) reconstructions: (1797, 64)" in out
+    assert float(re.search(r"augmented, 3-fold accuracy: ([0-9.]+)", out).group(1)) > 0.8
     if importlib.util.find_spec("dask_ml") is not None:
         assert re.search(r"best on the cluster: \{'alpha': [0-9.e-]+, 'hidden_layer_sizes'", out)
