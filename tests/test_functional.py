@@ -100,6 +100,11 @@ def test_graphs_that_are_not_chains_are_refused():
         Model(h, L.Dense(2)(h))
     with pytest.raises(TypeError, match="tensor of an Input"):
         L.Dense(2)(np.zeros((3, 4)))
+    for merge in (L.Add(), L.Concatenate(axis=-1), L.Subtract(), L.Multiply(), L.Average()):
+        with pytest.raises(ValueError, match=f"{type(merge).__name__} merges several tensors: .*chains"):
+            merge([h, L.Dense(3)(a)])
+    with pytest.raises(ValueError, match="Add merges"):
+        nk.Sequential([Input(shape=(4,)), L.Add()]).build()
     dense = L.Dense(4)
     with pytest.raises(ValueError, match="twice"):
         Model(a, dense(dense(a)))

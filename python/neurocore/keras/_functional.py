@@ -114,3 +114,9 @@ def chain(inputs, outputs):
         raise ValueError(f"layer {twice.name!r} appears twice in the chain: a layer's weights are used once "
                          "per model")
     return start._layer, layers
+
+
+def refuse_merge(layer):
+    """What calling a merge layer (Add, Concatenate, ...) does: the graph would branch."""
+    raise ValueError(f"{type(layer).__name__} merges several tensors: {_CHAINS_ONLY}. Write the model "
+                     "as one chain of layers (Sequential or Model of one Input)")

@@ -261,6 +261,41 @@ class LayerNormalization(_Normalization):
     _core_type = "layer_normalization"
 
 
+class _Merge(Layer):
+    """Keras's merge layers take several tensors; the core runs chains, so
+    calling one raises a ValueError that says so (rather than an import error)."""
+
+    def __init__(self, **kwargs):
+        kwargs.pop("axis", None)
+        super().__init__(**kwargs)
+
+    def __call__(self, inputs):
+        _functional.refuse_merge(self)
+
+    def _core_specs(self):
+        _functional.refuse_merge(self)
+
+
+class Add(_Merge):
+    """Keras's Add: refused (a graph that merges; see _Merge)."""
+
+
+class Subtract(_Merge):
+    """Keras's Subtract: refused (a graph that merges; see _Merge)."""
+
+
+class Multiply(_Merge):
+    """Keras's Multiply: refused (a graph that merges; see _Merge)."""
+
+
+class Average(_Merge):
+    """Keras's Average: refused (a graph that merges; see _Merge)."""
+
+
+class Concatenate(_Merge):
+    """Keras's Concatenate: refused (a graph that merges; see _Merge)."""
+
+
 _config.register_module(globals())
 
 # the convolutional and spatial layers (defined in _spatial, which builds on the above)
