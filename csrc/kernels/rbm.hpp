@@ -78,6 +78,14 @@ void rbm_row_sums(T* __restrict sums, const T* __restrict a, int64_t m, int64_t 
   }
 }
 
+// out (n) = parts[0] + parts[1] + ... (blocks of n), added in block order
+template <class T>
+void rbm_sum_blocks(T* __restrict out, const T* __restrict parts, int64_t blocks, int64_t n) {
+  for (int64_t q = 0; q < n; ++q) out[q] = parts[q];
+  for (int64_t b = 1; b < blocks; ++b)
+    for (int64_t q = 0; q < n; ++q) out[q] += parts[b * n + q];
+}
+
 // a (m, n) of row stride ld = -a
 template <class T>
 void rbm_negate(T* a, int64_t m, int64_t n, int64_t ld) {

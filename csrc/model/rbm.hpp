@@ -52,8 +52,10 @@ struct Rbm {
     std::vector<T> values;
     std::vector<double> u;
     std::vector<uint32_t> bits;
+    std::vector<T> partial;  // the blocks' partial products of v_neg's means
     T *s, *ht, *sums;
     Work(const Rbm& r, int64_t m, int64_t chain_rows) {
+      partial.resize(size_t(r.blocks() > 1 ? r.blocks() * chain_rows * r.nf : 0));
       const int64_t k = m + chain_rows, draws = chain_rows * std::max(r.nc, r.nf);
       values.resize(size_t(k * (r.nf + r.nc) + 2 * std::max(r.nc, r.nf)));
       u.resize(size_t(draws));
@@ -64,33 +66,50 @@ struct Rbm {
     }
   };
 
+  // W's rows in blocks of kBlockRows: the unit of the threads' work, fixed
+  // by n_components alone (so the arithmetic is the same at any n_jobs). A
+  // thread keeps its blocks for all three products of a step, so W's rows
+  // stay in its core's cache (split by columns for one product and by rows
+  // for the next, digits steps ran 1.1-2.6x slower on 2 threads than on 1).
+  static constexpr int64_t kBlockRows = 128;
+  int64_t blocks() const { return (nc + kBlockRows - 1) / kBlockRows; }
+
   // One PCD step on the batch v (m, nf) with the chain (chain_rows, nc), in
-  // three products: v_neg's means from the chain; the hidden means of v and
-  // v_neg at once, transposed (W @ [v; v_neg]^T reads W in place; v @ W^T
-  // packed all of W^T for a batch of ten rows); and W += lr * [h_pos^T,
-  // -h_neg^T] @ [v; v_neg] as the GEMM's update of W. (scikit-learn rounds
-  // h_pos^T v and h_neg^T v_neg apart before their difference: the same sums
-  // to rounding.) Each product, with the pass after it, runs on the threads
-  // in shares of its rows (of W) or columns: any split leaves every element's
-  // arithmetic as it is. The draws stay in order on the calling thread.
+  // three products: v_neg's means from the chain (chain @ W, one partial
+  // product per block of W's rows, added in block order); the hidden means
+  // of v and v_neg at once, transposed (W @ [v; v_neg]^T reads W in place;
+  // v @ W^T packed all of W^T for a batch of ten rows); and W += lr *
+  // [h_pos^T, -h_neg^T] @ [v; v_neg] as the GEMM's update of W.
+  // (scikit-learn rounds h_pos^T v and h_neg^T v_neg apart before their
+  // difference: the same sums to rounding.) The draws stay in order on the
+  // calling thread.
   void step(const T* v, int64_t m, T* chain, int64_t chain_rows, double learning_rate,
             MT19937& rng, Work& w) const {
-    const int64_t k = m + chain_rows;
+    const int64_t k = m + chain_rows, nb = blocks();
     T* v_neg = w.s + m * nf;
     T* sum_pos = w.sums;
     T* sum_neg = w.sums + std::max(nc, nf);
     const double lr_wide = learning_rate / double(m);
     const T lr = T(lr_wide);
     if (v != w.s) std::memcpy(w.s, v, sizeof(T) * size_t(m * nf));
-    // v_neg's means, a share of the columns each
-    shares(nf, 16, chain_rows * nc * nf, [&](int64_t j0, int64_t j1) {
-      detail::gemm<T>(false, false, v_neg + j0, chain, W + j0, chain_rows, j1 - j0, nc, T(1), T(0),
-                      1, nullptr, false, nc, nf, nf);
-      rbm_logistic(v_neg + j0, bv + j0, chain_rows, j1 - j0, nf, false);
+    const int64_t macs = k * nc * nf;
+    auto each_block = [&](auto&& f) {
+      parallel_for(nb, nb > 1 ? macs : 0, threads, [&](int64_t b) {
+        const int64_t r0 = b * kBlockRows;
+        f(r0, std::min(nc, r0 + kBlockRows));
+      });
+    };
+    // v_neg's means: the blocks' partial products, then their sum in order
+    T* part = nb > 1 ? w.partial.data() : v_neg;
+    each_block([&](int64_t r0, int64_t r1) {
+      detail::gemm<T>(false, false, part + (r0 / kBlockRows) * chain_rows * nf, chain + r0,
+                      W + r0 * nf, chain_rows, nf, r1 - r0, T(1), T(0), 1, nullptr, false, nc, nf, nf);
     });
+    if (nb > 1) rbm_sum_blocks(v_neg, part, nb, chain_rows * nf);
+    rbm_logistic(v_neg, bv, chain_rows, nf, nf, false);
     rbm_bernoulli(v_neg, v_neg, chain_rows, nf, nf, 1, rng, w.u.data(), w.bits.data());
-    // the hidden means and their sums, a share of the units each
-    shares(nc, 12, k * nc * nf, [&](int64_t r0, int64_t r1) {
+    // the hidden means and their sums, by blocks of units
+    each_block([&](int64_t r0, int64_t r1) {
       T* ht = w.ht + r0 * k;
       detail::gemm<T>(false, true, ht, W + r0 * nf, w.s, r1 - r0, k, nf, T(1), T(0), 1);
       rbm_logistic(ht, bh + r0, r1 - r0, k, k, true);
@@ -102,27 +121,10 @@ struct Rbm {
     rbm_column_sums(sum_neg, v_neg, chain_rows, nf);
     rbm_add_difference(bv, sum_pos, sum_neg, lr_wide, nf, true);
     rbm_bernoulli(chain, w.ht + m, chain_rows, nc, 1, k, rng, w.u.data(), w.bits.data());
-    // W's update, a share of its rows each
-    shares(nc, 12, k * nc * nf, [&](int64_t r0, int64_t r1) {
+    // W's update, by the same blocks
+    each_block([&](int64_t r0, int64_t r1) {
       rbm_negate(w.ht + r0 * k + m, r1 - r0, chain_rows, k);
       detail::gemm<T>(false, false, W + r0 * nf, w.ht + r0 * k, w.s, r1 - r0, nf, k, lr, T(1), 1);
-    });
-  }
-
-  // f(begin, end) over [0, n) in one share per thread, each a multiple of
-  // `unit` (a register tile's rows or columns) but the last, when the
-  // product is worth splitting (2^20 multiply-adds); else f(0, n). Measured
-  // (2-vCPU AMD EPYC VM): an MNIST-sized RBM (784 x 256, products of 2^21 to
-  // 2^22) fitted 1.6x faster on 2 threads than on 1, while digits-sized
-  // steps (64 x 100 or 256, 2^17 to 2^18) took 1.1 to 2.6x longer split: the
-  // shares move W between the cores' caches at every product.
-  template <class F>
-  void shares(int64_t n, int64_t unit, int64_t macs, F&& f) const {
-    const int64_t units = (n + unit - 1) / unit;
-    const int t = macs >= (int64_t(1) << 20) ? int(std::min<int64_t>(threads, units)) : 1;
-    parallel_for(t, t > 1 ? macs : 0, t, [&](int64_t q) {
-      const int64_t b = std::min(n, units * q / t * unit), e = std::min(n, units * (q + 1) / t * unit);
-      if (e > b) f(b, e);
     });
   }
 
