@@ -60,6 +60,12 @@ def test_weights_follow_the_model_that_trained_last():
     np.testing.assert_array_equal(whole.get_weights()[0], W1)
     np.testing.assert_allclose(whole.predict(X[:4]), np.tanh(X[:4] @ W1 + b1) @ whole.get_weights()[2]
                                + whole.get_weights()[3], rtol=1e-4, atol=1e-5)
+    # a model rebuilt for another input (a new buffer) copies the shared weights again
+    other = nk.Sequential([whole.layers[1]])
+    other.build((None, 64))
+    np.testing.assert_array_equal(other.get_weights()[0], W1)
+    other.build((None, 64))  # unchanged shape: the same buffer
+    np.testing.assert_array_equal(other.get_weights()[0], W1)
     # set_weights on one model reaches the other
     whole.set_weights([np.zeros_like(w) for w in whole.get_weights()])
     np.testing.assert_array_equal(part.predict(X[:3]), np.zeros((3, 6), np.float32))

@@ -124,6 +124,7 @@ class Sequential:
         self._net.initialize(self._rng())
         self._trainer = None
         # a layer another model holds keeps its weights; the new ones are this model's
+        self.__dict__["_synced"] = {}  # a new buffer: nothing copied into it yet
         fresh = [layer for layer in self._net.layers if layer.__dict__.get("_home") is None]
         self._claim(fresh)
         self._pull()
