@@ -34,28 +34,33 @@ _Pragma("omp simd")
   }
 })
 
-// u (count) = the stream's next count uniform draws (numpy's random_sample:
-// two words each, 53 bits), through bits (2 * count words of scratch).
-inline void rbm_uniforms(double* __restrict u, uint32_t* __restrict bits, int64_t count,
-                         MT19937& rng) {
-  rng.fill_u32(bits, 2 * count);
-  for (int64_t q = 0; q < count; ++q)
-    u[q] = (double(bits[2 * q] >> 5) * 67108864.0 + double(bits[2 * q + 1] >> 6)) *
-           (1.0 / 9007199254740992.0);
-}
+// out (rows, cols) = 1 where the uniform draw of bits' words 2q, 2q + 1
+// (numpy's random_sample: 53 bits, (a >> 5) 2^26 + (b >> 6) over 2^53) is
+// below p(i, j) = p[i * rs + j * cs], q = i * cols + j, else 0 (numpy:
+// rng.uniform(size=p.shape) < p, a float32 p widened to double as numpy
+// compares); per instruction set (the conversions and compares vectorize).
+NC_ISA_FUNCTION((template <class T>), (<T>), void, rbm_bernoulli_bits,
+                (T* out, const T* p, int64_t rows, int64_t cols, int64_t rs, int64_t cs,
+                 const uint32_t* __restrict bits),
+                (out, p, rows, cols, rs, cs, bits), {
+  for (int64_t i = 0; i < rows; ++i) {
+    const uint32_t* b = bits + 2 * i * cols;
+_Pragma("omp simd")
+    for (int64_t j = 0; j < cols; ++j) {
+      const double u = (double(int32_t(b[2 * j] >> 5)) * 67108864.0 + double(int32_t(b[2 * j + 1] >> 6))) *
+                       (1.0 / 9007199254740992.0);
+      out[i * cols + j] = u < double(p[i * rs + j * cs]) ? T(1) : T(0);
+    }
+  }
+})
 
-// out (rows, cols) = 1 where the stream's next uniform draw, in out's order,
-// is below p(i, j) = p[i * rs + j * cs] (a block of a matrix, or of its
-// transpose), else 0 (numpy: rng.uniform(size=p.shape) < p, a float32 p
-// widened to double as numpy compares); u and bits are scratch for
-// rows * cols draws. out may be p when rs == cols and cs == 1.
+// the same from the stream's next 2 * rows * cols words (bits: their scratch),
+// in out's order. out may be p when rs == cols and cs == 1.
 template <class T>
 void rbm_bernoulli(T* out, const T* p, int64_t rows, int64_t cols, int64_t rs, int64_t cs,
-                   MT19937& rng, double* u, uint32_t* bits) {
-  rbm_uniforms(u, bits, rows * cols, rng);
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j)
-      out[i * cols + j] = u[i * cols + j] < double(p[i * rs + j * cs]) ? T(1) : T(0);
+                   MT19937& rng, uint32_t* bits) {
+  rng.fill_u32(bits, 2 * rows * cols);
+  rbm_bernoulli_bits(out, p, rows, cols, rs, cs, bits);
 }
 
 // sums (n) = the column sums of a (m, n), row after row (numpy's order for a

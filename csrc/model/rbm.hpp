@@ -50,7 +50,6 @@ struct Rbm {
   // Scratch of a step on m rows with chain_rows chains.
   struct Work {
     std::vector<T> values;
-    std::vector<double> u;
     std::vector<uint32_t> bits;
     std::vector<T> partial;  // the blocks' partial products of v_neg's means
     T *s, *ht, *sums;
@@ -58,7 +57,6 @@ struct Rbm {
       partial.resize(size_t(r.blocks() > 1 ? r.blocks() * chain_rows * r.nf : 0));
       const int64_t k = m + chain_rows, draws = chain_rows * std::max(r.nc, r.nf);
       values.resize(size_t(k * (r.nf + r.nc) + 2 * std::max(r.nc, r.nf)));
-      u.resize(size_t(draws));
       bits.resize(size_t(2 * draws));
       s = values.data();          // (m + chain_rows, nf): [v; v_neg]
       ht = s + k * r.nf;          // (nc, m + chain_rows): [h_pos^T, h_neg^T]
@@ -107,7 +105,7 @@ struct Rbm {
     });
     if (nb > 1) rbm_sum_blocks(v_neg, part, nb, chain_rows * nf);
     rbm_logistic(v_neg, bv, chain_rows, nf, nf, false);
-    rbm_bernoulli(v_neg, v_neg, chain_rows, nf, nf, 1, rng, w.u.data(), w.bits.data());
+    rbm_bernoulli(v_neg, v_neg, chain_rows, nf, nf, 1, rng, w.bits.data());
     // the hidden means and their sums, by blocks of units
     each_block([&](int64_t r0, int64_t r1) {
       T* ht = w.ht + r0 * k;
@@ -120,7 +118,7 @@ struct Rbm {
     rbm_column_sums(sum_pos, w.s, m, nf);
     rbm_column_sums(sum_neg, v_neg, chain_rows, nf);
     rbm_add_difference(bv, sum_pos, sum_neg, lr_wide, nf, true);
-    rbm_bernoulli(chain, w.ht + m, chain_rows, nc, 1, k, rng, w.u.data(), w.bits.data());
+    rbm_bernoulli(chain, w.ht + m, chain_rows, nc, 1, k, rng, w.bits.data());
     // W's update, by the same blocks
     each_block([&](int64_t r0, int64_t r1) {
       rbm_negate(w.ht + r0 * k + m, r1 - r0, chain_rows, k);
@@ -156,12 +154,11 @@ struct Rbm {
   // out ~ P(v | h) (draws m x nf), out (m, nf) of 0 / 1.
   void gibbs(T* out, const T* v, int64_t m, MT19937& rng) const {
     std::vector<T> h(size_t(m * nc));
-    std::vector<double> u(size_t(m * std::max(nc, nf)));
-    std::vector<uint32_t> bits(2 * u.size());
+    std::vector<uint32_t> bits(size_t(2 * m * std::max(nc, nf)));
     hidden_means(h.data(), v, m);
-    rbm_bernoulli(h.data(), h.data(), m, nc, nc, 1, rng, u.data(), bits.data());
+    rbm_bernoulli(h.data(), h.data(), m, nc, nc, 1, rng, bits.data());
     visible_means(out, h.data(), m);
-    rbm_bernoulli(out, out, m, nf, nf, 1, rng, u.data(), bits.data());
+    rbm_bernoulli(out, out, m, nf, nf, 1, rng, bits.data());
   }
 
   // fe (m) = the free energy of each row of v (m, nf)
