@@ -466,6 +466,17 @@ class PyNetwork {
 };
 
 
+bool is_float32(const py::array& a) {
+  return py::dtype::of<float>().is(a.dtype()) || a.dtype().equal(py::dtype::of<float>());
+}
+
+// X as a dense view (the RBM's inference paths take no CSR tuple)
+template <class T>
+InputView<T> dense_view(const py::handle& X, int64_t n_cols) {
+  if (py::isinstance<py::tuple>(X)) throw std::invalid_argument("X must be a dense array here");
+  return input_view<T>(X, n_cols);
+}
+
 // A BernoulliRBM's parameters as numpy arrays of one dtype: components (nc,
 // nf), intercept_hidden (nc), intercept_visible (nf), updated in place.
 template <class T>
@@ -488,10 +499,6 @@ int with_rbm(const py::array& W, const py::array& bh, const py::array& bv, const
   f(rbm, rng);
   rng.get_state(k, &pos);
   return pos;
-}
-
-bool is_float32(const py::array& a) {
-  return py::dtype::of<float>().is(a.dtype()) || a.dtype().equal(py::dtype::of<float>());
 }
 
 void def_rbm(py::module_& m) {
@@ -526,7 +533,7 @@ void def_rbm(py::module_& m) {
         auto run = [&](auto zero) -> py::array {
           using T = decltype(zero);
           const Rbm<T> rbm = rbm_view<T>(W, bh, bv, threads);
-          const InputView<T> v = input_view<T>(X, rbm.nf);
+          const InputView<T> v = dense_view<T>(X, rbm.nf);
           Arr<T> out({v.n_rows, rbm.nc});
           T* o = out.mutable_data();
           py::gil_scoped_release release;
@@ -543,7 +550,7 @@ void def_rbm(py::module_& m) {
         auto run = [&](auto zero) -> py::array {
           using T = decltype(zero);
           const Rbm<T> rbm = rbm_view<T>(W, bh, bv, threads);
-          const InputView<T> v = input_view<T>(X, rbm.nf);
+          const InputView<T> v = dense_view<T>(X, rbm.nf);
           Arr<T> out(v.n_rows);
           T* o = out.mutable_data();
           py::gil_scoped_release release;
@@ -562,7 +569,7 @@ void def_rbm(py::module_& m) {
           using T = decltype(zero);
           Arr<T> out;
           pos = with_rbm<T>(W, bh, bv, keys, pos, threads, [&](Rbm<T>& rbm, MT19937& rng) {
-            const InputView<T> v = input_view<T>(X, rbm.nf);
+            const InputView<T> v = dense_view<T>(X, rbm.nf);
             out = Arr<T>({v.n_rows, rbm.nf});
             T* o = out.mutable_data();
             py::gil_scoped_release release;
@@ -719,7 +726,7 @@ PYBIND11_MODULE(_core, m) {
           py::gil_scoped_release release;
           detail::gemm<T>(ta, tb, pc, pa, pb, m, n, k, T(alpha), T(beta), threads);
         };
-        if (py::dtype::of<float>().is(c.dtype()) || c.dtype().equal(py::dtype::of<float>()))
+        if (is_float32(c))
           run(0.f);
         else
           run(0.0);

@@ -1,6 +1,8 @@
 // The Bernoulli restricted Boltzmann machine's loops other than its GEMMs
 // (model/rbm.hpp): the logistic units, the Bernoulli draws from numpy's legacy
-// stream in its order, the column sums of the gradient and the free energy.
+// stream in its order, the row sums of the transposed units and the free
+// energy (the column sums are Dense's, kernels/dense.hpp: row after row,
+// numpy's order for a sum over axis 0).
 // Each is written as scikit-learn's numpy expression computes it, so float64
 // results match its arithmetic to rounding.
 #pragma once
@@ -70,15 +72,6 @@ void rbm_bernoulli(T* out, const T* p, int64_t rows, int64_t cols, int64_t rs, i
                    MT19937& rng, uint32_t* bits) {
   rng.fill_u32(bits, 2 * rows * cols);
   rbm_bernoulli_bits(out, p, rows, cols, rs, cs, bits);
-}
-
-// sums (n) = the column sums of a (m, n), row after row (numpy's order for a
-// sum over axis 0 of a C-ordered array).
-template <class T>
-void rbm_column_sums(T* __restrict sums, const T* __restrict a, int64_t m, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) sums[j] = T(0);
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j) sums[j] += a[i * n + j];
 }
 
 // sums (m) = the row sums of the block a (m, n) of row stride ld, each in

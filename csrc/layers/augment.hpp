@@ -19,6 +19,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "../core/parallel.hpp"
 #include "../kernels/augment.hpp"
@@ -178,13 +179,15 @@ class Augment : public Layer<T> {
       return;
     }
     if (kind == Kind::Contrast || kind == Kind::Brightness) {
-      std::unique_ptr<double[]> scratch(new double[size_t(2 * C)]);
+      // each thread's channel means, grown once (no allocation per image)
+      thread_local std::vector<double> scratch;
+      if (scratch.size() < size_t(2 * C)) scratch.resize(size_t(2 * C));
       if (kind == Kind::Contrast) {
         if (back)
           contrast_image_backward(dst, src, x, H * W, C, double(p[0]), value_lo, value_hi,
-                                  scratch.get(), scratch.get() + C);
+                                  scratch.data(), scratch.data() + C);
         else
-          contrast_image(dst, src, H * W, C, double(p[0]), value_lo, value_hi, scratch.get());
+          contrast_image(dst, src, H * W, C, double(p[0]), value_lo, value_hi, scratch.data());
       } else if (back) {
         brightness_image_backward(dst, src, x, n, double(p[0]), value_lo, value_hi);
       } else {

@@ -23,6 +23,7 @@
 #include "../core/parallel.hpp"
 #include "../core/rng.hpp"
 #include "../core/types.hpp"
+#include "../kernels/dense.hpp"
 #include "../kernels/gemm.hpp"
 #include "../kernels/rbm.hpp"
 
@@ -115,8 +116,8 @@ struct Rbm {
       rbm_row_sums(sum_neg + r0, ht + m, r1 - r0, chain_rows, k);
     });
     rbm_add_difference(bh, sum_pos, sum_neg, lr_wide, nc, false);
-    rbm_column_sums(sum_pos, w.s, m, nf);
-    rbm_column_sums(sum_neg, v_neg, chain_rows, nf);
+    column_sums(sum_pos, w.s, m, nf, false);
+    column_sums(sum_neg, v_neg, chain_rows, nf, false);
     rbm_add_difference(bv, sum_pos, sum_neg, lr_wide, nf, true);
     rbm_bernoulli(chain, w.ht + m, chain_rows, nc, 1, k, rng, w.bits.data());
     // W's update, by the same blocks
@@ -131,7 +132,6 @@ struct Rbm {
   // (batch_rows = all of X, once). Sparse rows are made dense a batch at a time.
   void fit(const InputView<T>& X, int64_t batch_rows, int64_t iterations, T* chain,
            int64_t chain_rows, double learning_rate, MT19937& rng) const {
-    if (X.n_cols != nf) throw std::invalid_argument("X has the wrong number of features");
     if (batch_rows < 1) throw std::invalid_argument("batch_rows must be positive");
     const int64_t rows = std::min(batch_rows, std::max<int64_t>(X.n_rows, 1));
     Work work(*this, rows, chain_rows);

@@ -381,9 +381,7 @@ class NeuralNetAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _B
             self._split()
 
     def _check_restored(self):
-        n = self.n_features_in_
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"invalid n_features_in_ {n!r}")
+        self._check_restored_inputs()
         self._check_restored_network()
         k = self._code_index
         if not isinstance(k, (int, np.integer)) or not 0 <= k < len(self._net.layers) - 1:

@@ -21,6 +21,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import _engine, _persist
 from ._persist import PersistMixin
 from ._validation import FastValidationMixin, check_random_state, exclusive_fit
+from .keras import _functional
 from .keras import layers as _layers
 from .keras import losses as _losses
 from .keras import metrics as _metrics
@@ -56,7 +57,7 @@ def _hidden_layers(spec):
 
 def _is_input(item):
     """An Input(shape) tensor (the functional API's start), as a layer list may begin with."""
-    return getattr(item, "_inbound", 0) is None and isinstance(getattr(item, "_layer", None), _layers.InputLayer)
+    return isinstance(item, _functional.KerasTensor) and item._inbound is None
 
 
 def _sample_shape(X):

@@ -371,14 +371,19 @@ class PersistMixin:
         """
         save(self, path)
 
-    def _check_restored(self):
-        """After loading: the fitted state must describe a network that predicts."""
+    def _check_restored_inputs(self):
+        """After loading: n_features_in_ and feature_names_in_ are consistent; returns n."""
         n = self.n_features_in_
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
             raise ValueError(f"invalid n_features_in_ {n!r}")
         names = getattr(self, "feature_names_in_", None)
         if names is not None and (not isinstance(names, np.ndarray) or names.shape != (n,)):
             raise ValueError("feature_names_in_ does not match n_features_in_")
+        return n
+
+    def _check_restored(self):
+        """After loading: the fitted state must describe a network that predicts."""
+        n = self._check_restored_inputs()
         self._check_restored_network()
         sample = self._input_sample_shape() if hasattr(self, "_input_sample_shape") else (int(n),)
         probe = np.zeros((2,) + tuple(sample))

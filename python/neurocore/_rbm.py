@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _core, _persist
-from ._engine import n_threads
+from ._engine import n_threads, to_core
 from ._validation import check_random_state
 
 # rows of a sparse X made dense at a time by score_samples
@@ -34,13 +34,6 @@ def _stream(rng):
 def _give_back(rng, keys, pos, gauss):
     """rng continues where the core's draws left the stream (its cached normal kept)."""
     rng.set_state(("MT19937", keys, pos, *gauss))
-
-
-def _csr_tuple(X):
-    X = X.tocsr()
-    X.sum_duplicates()
-    return (np.ascontiguousarray(X.data), np.asarray(X.indices, dtype=np.int64),
-            np.asarray(X.indptr, dtype=np.int64), X.shape[0], X.shape[1])
 
 
 @_persist.register_estimator
@@ -230,8 +223,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _persist.P
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", reset=False, dtype=(np.float64, np.float32))
         if sp.issparse(X):
-            return np.vstack([self._mean_hiddens(X[i:i + _CHUNK]) for i in range(0, X.shape[0], _CHUNK)]
-                             or [np.zeros((0, self.n_components), self.components_.dtype)])
+            return np.vstack([self._mean_hiddens(X[i:i + _CHUNK]) for i in range(0, X.shape[0], _CHUNK)])
         return self._mean_hiddens(X)
 
     def gibbs(self, v):
@@ -295,7 +287,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _persist.P
     def _run(self, X, rng, batch_rows, iterations):
         """iterations passes of the core's PCD over X in batches of batch_rows, from rng's stream."""
         W, bh, bv = self._params()
-        X = _csr_tuple(X.astype(W.dtype)) if sp.issparse(X) else np.ascontiguousarray(X, dtype=W.dtype)
+        X = to_core(X, W.dtype)  # dense, or a CSR tuple (duplicate entries add up in the core)
         self.h_samples_ = np.ascontiguousarray(self.h_samples_, dtype=W.dtype)
         keys, pos, gauss = _stream(rng)
         pos = _core.rbm_fit(W, bh, bv, self.h_samples_, X, max(int(batch_rows), 1), int(iterations),
@@ -377,9 +369,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _persist.P
 
     def _check_restored(self):
         """After loading: the fitted arrays must describe one RBM that transforms."""
-        n = self.n_features_in_
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"invalid n_features_in_ {n!r}")
+        n = self._check_restored_inputs()
         W = self.components_
         if not isinstance(W, np.ndarray) or W.ndim != 2 or W.shape[1] != n or W.dtype.kind != "f":
             raise ValueError("components_ does not match n_features_in_")

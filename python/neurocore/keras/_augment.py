@@ -23,34 +23,26 @@ _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 _INTERPOLATIONS = ("nearest", "bilinear")
 
 
-def _symmetric(layer, factor, what, bounds=(-1.0, 1.0)):
-    """Keras's range for a factor: a number f gives [-|f|, |f|], a pair its sorted
-    bounds; every number given within `bounds`."""
+def _factor_range(layer, factor, what, bounds=(-1.0, 1.0), single=lambda f: (-abs(f), abs(f)),
+                  sort=True):
+    """Keras's range for a factor: a number f gives single(f) (by default
+    [-|f|, |f|]), a pair its two bounds (sorted, unless sort is False);
+    every number given within `bounds`."""
     msg = (f"{type(layer).__name__}: {what} must be a number or a pair of numbers in "
            f"[{bounds[0]:g}, {bounds[1]:g}], got {factor!r}")
     if isinstance(factor, (tuple, list)):
         if len(factor) != 2 or not all(isinstance(f, Real) and not isinstance(f, bool) for f in factor):
             raise ValueError(msg)
-        values = sorted(float(f) for f in factor)
+        values = [float(f) for f in factor]
     elif isinstance(factor, Real) and not isinstance(factor, bool):
         values = [float(factor)]
     else:
         raise ValueError(msg)
     if not all(bounds[0] <= v <= bounds[1] for v in values):
         raise ValueError(msg)
-    return tuple(values) if len(values) == 2 else (-abs(values[0]), abs(values[0]))
-
-
-def _value_range(layer, value_range):
-    try:
-        low, high = (float(v) for v in value_range)
-    except (TypeError, ValueError):
-        raise ValueError(f"{type(layer).__name__}: value_range must be a pair of numbers, "
-                         f"got {value_range!r}") from None
-    if not low < high:
-        raise ValueError(f"{type(layer).__name__}: value_range must be (low, high) with low < high, "
-                         f"got {value_range!r}")
-    return low, high
+    if len(values) == 1:
+        return tuple(single(values[0]))
+    return tuple(sorted(values)) if sort else tuple(values)
 
 
 class _Augmentation(Layer):
@@ -60,6 +52,18 @@ class _Augmentation(Layer):
         super().__init__(**kwargs)
         self.seed = seed
         self.data_format = _channels_last(self, data_format)
+
+    def _set_value_range(self, value_range):
+        """value_range as given (Keras's config) and as two checked floats (_values)."""
+        name = type(self).__name__
+        try:
+            low, high = (float(v) for v in value_range)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: value_range must be a pair of numbers, got {value_range!r}") from None
+        if not low < high:
+            raise ValueError(f"{name}: value_range must be (low, high) with low < high, got {value_range!r}")
+        self.value_range = tuple(value_range)
+        self._values = (low, high)
 
 
 class _Geometric(_Augmentation):
@@ -125,7 +129,7 @@ class RandomRotation(_Geometric):
                  data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.factor = factor
-        self._lower, self._upper = _symmetric(self, factor, "factor")
+        self._lower, self._upper = _factor_range(self, factor, "factor")
         self._set_fill(fill_mode, interpolation, fill_value)
 
     def _core_specs(self):
@@ -154,8 +158,8 @@ class RandomTranslation(_Geometric):
                  fill_value=0.0, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.height_factor, self.width_factor = height_factor, width_factor
-        self._height = _symmetric(self, height_factor, "height_factor")
-        self._width = _symmetric(self, width_factor, "width_factor")
+        self._height = _factor_range(self, height_factor, "height_factor")
+        self._width = _factor_range(self, width_factor, "width_factor")
         self._set_fill(fill_mode, interpolation, fill_value)
 
     def _core_specs(self):
@@ -187,8 +191,8 @@ class RandomZoom(_Geometric):
                  seed=None, fill_value=0.0, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.height_factor, self.width_factor = height_factor, width_factor
-        self._height = _symmetric(self, height_factor, "height_factor")
-        self._width = None if width_factor is None else _symmetric(self, width_factor, "width_factor")
+        self._height = _factor_range(self, height_factor, "height_factor")
+        self._width = None if width_factor is None else _factor_range(self, width_factor, "width_factor")
         self._set_fill(fill_mode, interpolation, fill_value)
 
     def _core_specs(self):
@@ -220,20 +224,10 @@ class RandomContrast(_Augmentation):
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.factor = factor
-        msg = f"RandomContrast: factor must be a number or a pair of numbers in [0, 1], got {factor!r}"
-        if isinstance(factor, (tuple, list)):
-            if len(factor) != 2 or not all(isinstance(f, Real) and not isinstance(f, bool) for f in factor):
-                raise ValueError(msg)
-            lower, upper = float(factor[0]), float(factor[1])
-        elif isinstance(factor, Real) and not isinstance(factor, bool):
-            lower = upper = float(factor)
-        else:
-            raise ValueError(msg)
-        if not (0 <= lower <= 1 and 0 <= upper <= 1):
-            raise ValueError(msg)
-        self._lower, self._upper = lower, upper
-        self.value_range = tuple(value_range) if isinstance(value_range, (list, tuple)) else value_range
-        self._values = _value_range(self, value_range)
+        # (lower, upper) are the two sides' magnitudes: [1 - lower, 1 + upper]
+        self._lower, self._upper = _factor_range(self, factor, "factor", (0.0, 1.0),
+                                                 single=lambda f: (f, f), sort=False)
+        self._set_value_range(value_range)
 
     def _core_specs(self):
         return [{"type": "random_contrast", "factor_lower": 1.0 - self._lower, "factor_upper": 1.0 + self._upper,
@@ -260,9 +254,8 @@ class RandomBrightness(_Augmentation):
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.factor = factor
-        self._lower, self._upper = _symmetric(self, factor, "factor")
-        self.value_range = tuple(value_range) if isinstance(value_range, (list, tuple)) else value_range
-        self._values = _value_range(self, value_range)
+        self._lower, self._upper = _factor_range(self, factor, "factor")
+        self._set_value_range(value_range)
 
     def _core_specs(self):
         width = self._values[1] - self._values[0]
