@@ -25,11 +25,15 @@ from . import _core  # noqa: E402
 from ._autoencoder import NeuralNetAutoencoder  # noqa: E402
 from ._mlp import MLPClassifier, MLPRegressor  # noqa: E402
 from ._neural_net import NeuralNetClassifier, NeuralNetRegressor  # noqa: E402
+from ._onnx import install_skl2onnx_hook as _install_skl2onnx_hook  # noqa: E402
+from ._onnx import to_onnx  # noqa: E402
 from ._persist import load  # noqa: E402
 from ._rbm import BernoulliRBM  # noqa: E402
 from ._system import show_config, system_info  # noqa: E402
 
 __version__ = "0.1.0"
 
+_install_skl2onnx_hook()  # skl2onnx, once imported, converts neurocore estimators in pipelines
+
 __all__ = ["BernoulliRBM", "MLPClassifier", "MLPRegressor", "NeuralNetAutoencoder", "NeuralNetClassifier", "NeuralNetRegressor", "load",
-           "show_config", "system_info", "__version__"]
+           "show_config", "system_info", "to_onnx", "__version__"]

@@ -317,6 +317,12 @@ class NeuralNetAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _B
         """
         return self._half("encoder").predict_rows(self._rows(X), _engine.n_threads(self.n_jobs))
 
+    def _onnx_export(self):
+        """What neurocore.to_onnx exports: the encoder (transform's codes, flattened)."""
+        check_is_fitted(self, "_net")
+        encoder = self._half("encoder")
+        return {"kind": "transformer", "net": encoder, "input_shape": encoder.input_shape}
+
     def inverse_transform(self, Z):
         """The reconstruction of each code (the decoder's output), in X's shape.
 

@@ -190,6 +190,7 @@ class Network:
             layer = self.layers[self.core_to_layer[int(found[1])]]
             name = layer["type"] if isinstance(layer, dict) else f"{layer.name!r} ({type(layer).__name__})"
             raise ValueError(f"layer {name} {found[2]}") from None
+        self.core_specs = core_specs  # what the core built (the ONNX export reads them)
         self.variables = self.core.variables()
         core_shapes = self.core.layer_shapes()
         # each layer's per-sample output shape: that of its last core layer (an

@@ -415,6 +415,15 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             X, y, sample_weight=sample_weight, score_function=accuracy_score
         )
 
+    def _onnx_export(self):
+        """What neurocore.to_onnx exports: the network and predict's rule."""
+        self._check_fitted()
+        net = self._network()
+        hinge = self.loss in ("hinge", "squared_hinge", "categorical_hinge")
+        return {"kind": "classifier", "net": net, "input_shape": net.input_shape, "classes": self.classes_,
+                "y_type": self._label_binarizer.y_type_, "scores": hinge,
+                "threshold": 0.0 if self.loss in ("hinge", "squared_hinge") else 0.5}
+
     @available_if(lambda est: est._check_solver())
     @exclusive_fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -680,6 +689,12 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         return self._score_with_function(
             X, y, sample_weight=sample_weight, score_function=r2_score
         )
+
+    def _onnx_export(self):
+        """What neurocore.to_onnx exports: the network (outputs (n, n_outputs))."""
+        self._check_fitted()
+        net = self._network()
+        return {"kind": "regressor", "net": net, "input_shape": net.input_shape}
 
     def _validate_input(self, X, y, incremental, reset, dtype):
         X, y = validate_xy(self, X, y, dtype, reset, y_numeric=True)

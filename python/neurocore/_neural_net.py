@@ -511,6 +511,14 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
             return np.vstack([1 - p, p]).T
         return out
 
+    def _onnx_export(self):
+        """What neurocore.to_onnx exports: the network and predict's rule."""
+        if "_net" not in self.__dict__:
+            check_is_fitted(self)
+        return {"kind": "classifier", "net": self._net, "input_shape": self._net.input_shape,
+                "classes": self.classes_, "y_type": self._label_binarizer.y_type_, "scores": self._is_hinge(),
+                "threshold": 0.0 if self._is_hinge() else 0.5}
+
     @available_if(lambda est: not est._is_hinge())
     def predict_log_proba(self, X):
         """log(predict_proba(X))."""
@@ -642,3 +650,9 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
         """Predicted targets for X."""
         out = self._outputs(X)
         return out.ravel() if self._y_ndim == 1 else out
+
+    def _onnx_export(self):
+        """What neurocore.to_onnx exports: the network (outputs (n, n_outputs))."""
+        if "_net" not in self.__dict__:
+            check_is_fitted(self)
+        return {"kind": "regressor", "net": self._net, "input_shape": self._net.input_shape}

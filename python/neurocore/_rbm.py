@@ -207,6 +207,13 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _persist.P
         return _core.rbm_free_energy(*self._params(), d, n_threads(self.n_jobs))
 
     # -- scikit-learn's API ----------------------------------------------------
+    def _onnx_export(self):
+        """What neurocore.to_onnx exports: transform's hidden means."""
+        check_is_fitted(self)
+        return {"kind": "rbm", "input_shape": (self.components_.shape[1],),
+                "components": np.asarray(self.components_, np.float64),
+                "intercept_hidden": np.asarray(self.intercept_hidden_, np.float64)}
+
     def transform(self, X):
         """Compute the hidden layer activation probabilities, P(h=1|v=X).
 

@@ -15,6 +15,7 @@ import math
 import os
 
 import numpy as np
+from sklearn.exceptions import NotFittedError
 
 from .. import _engine
 from .._persist import read_archive, write_archive
@@ -390,6 +391,17 @@ class Sequential:
 
     # ------------------------------------------------------------------
     # weights and persistence
+
+    def _onnx_export(self):
+        """What neurocore.to_onnx exports: the network's output for the input."""
+        if self._net is None:
+            try:
+                self.build()
+            except ValueError as e:
+                raise NotFittedError(f"this model is not built, so it has no weights to export ({e})") from None
+        self._pull()
+        return {"kind": "keras", "net": self._net, "input_shape": self._net.input_shape,
+                "int_input": bool(self._net.core_specs) and self._net.core_specs[0]["type"] == "embedding"}
 
     def get_weights(self):
         """Per layer: kernel and bias (Dense); gamma, beta, moving mean and variance (BatchNormalization)."""
