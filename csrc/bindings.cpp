@@ -316,9 +316,10 @@ class PyNetwork {
   void fit(const py::object& params, const py::list& slots, const py::object& best,
            const py::object& X, const py::object& Y, const py::object& sw,
            const py::object& train_idx, const py::object& val_idx, const py::dict& config,
-           TrainState& state, const py::object& on_epoch, const py::object& net_state) const {
-    if (f32_) fit_t(*f32_, params, slots, best, X, Y, sw, train_idx, val_idx, config, state, on_epoch, net_state);
-    else fit_t(*f64_, params, slots, best, X, Y, sw, train_idx, val_idx, config, state, on_epoch, net_state);
+           TrainState& state, const py::object& on_epoch, const py::object& net_state,
+           const py::object& on_batch) const {
+    if (f32_) fit_t(*f32_, params, slots, best, X, Y, sw, train_idx, val_idx, config, state, on_epoch, net_state, on_batch);
+    else fit_t(*f64_, params, slots, best, X, Y, sw, train_idx, val_idx, config, state, on_epoch, net_state, on_batch);
   }
 
  private:
@@ -408,7 +409,8 @@ class PyNetwork {
                     const py::object& best, const py::object& X,
                     const py::object& Y, const py::object& sw, const py::object& train_idx,
                     const py::object& val_idx, const py::dict& config, TrainState& state,
-                    const py::object& on_epoch, const py::object& net_state) {
+                    const py::object& on_epoch, const py::object& net_state,
+                    const py::object& on_batch) {
     const TrainConfig cfg = parse_config(config);
     const int64_t P = net.n_params();
     TrainBuffers<T> buf;
@@ -456,9 +458,18 @@ class PyNetwork {
         return a;
       };
     }
+    typename Trainer<T>::BatchCallback progress;
+    if (!on_batch.is_none()) {
+      // on_batch(step, steps, loss, metrics): progress within an epoch (a bar)
+      progress = [&on_batch](int64_t step, int64_t steps, double loss, const std::vector<double>& metrics) {
+        py::gil_scoped_acquire gil;
+        on_batch(step, steps, loss, metrics);
+      };
+    }
     Trainer<T> trainer(net, cfg);
+    trainer.progress_every = std::chrono::milliseconds(get_or<int64_t>(config, "progress_ms", 100));
     py::gil_scoped_release release;
-    trainer.fit(d, buf, state, cb, check_signals);
+    trainer.fit(d, buf, state, cb, check_signals, progress);
   }
 
   std::unique_ptr<Network<float>> f32_;
@@ -668,7 +679,7 @@ PYBIND11_MODULE(_core, m) {
            "Loss (with penalties) and metrics in inference mode: (loss, [metric values]).")
       .def("fit", &PyNetwork::fit, py::arg("params"), py::arg("slots"), py::arg("best"), py::arg("X"), py::arg("y"), py::arg("sample_weight"),
            py::arg("train_idx"), py::arg("val_idx"), py::arg("config"), py::arg("state"),
-           py::arg("on_epoch"), py::arg("net_state") = py::none());
+           py::arg("on_epoch"), py::arg("net_state") = py::none(), py::arg("on_batch") = py::none());
 
   def_rbm(m);
   m.def("hardware_threads", &hardware_threads, "Number of processors OpenMP sees.");

@@ -291,6 +291,44 @@ def test_activation_list_is_checked(digits):
         MLPClassifier(activation="mish").fit(X, y)
 
 
+def _forward(clf, X, hidden):
+    h = X
+    for i, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):
+        h = h @ W + b
+        if i < len(clf.coefs_) - 1:
+            h = hidden(h)
+    return h
+
+
+@pytest.mark.parametrize("make, reference", [
+    (lambda: __import__("neurocore.keras.layers", fromlist=["x"]).LeakyReLU(0.3),
+     lambda z: np.where(z > 0, z, 0.3 * z)),
+    (lambda: __import__("neurocore.keras.layers", fromlist=["x"]).ELU(0.5),
+     lambda z: np.where(z > 0, z, 0.5 * np.expm1(z))),
+    (lambda: __import__("neurocore.keras.layers", fromlist=["x"]).ReLU(max_value=0.5),
+     lambda z: np.clip(z, 0, 0.5)),
+    (lambda: __import__("neurocore.keras.activations", fromlist=["x"]).softsign, lambda z: z / (1 + abs(z))),
+], ids=["LeakyReLU", "ELU", "ReLU-capped", "softsign-function"])
+def test_activation_objects_as_the_facade_takes_them(digits, make, reference, tmp_path):
+    """MLPClassifier(activation=LeakyReLU(0.3)) trains with that slope: its
+    outputs are the numpy forward pass with the object's function."""
+    X, y = digits
+    clf = MLPClassifier(hidden_layer_sizes=(16,), activation=make(), max_iter=5, random_state=0).fit(X, y)
+    logits = _forward(clf, X, reference)
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(clf.predict_proba(X), p / p.sum(axis=1, keepdims=True), rtol=1e-5, atol=1e-6)
+    again = clone(clf).fit(X, y)
+    np.testing.assert_array_equal(again._params, clf._params)
+    clf.save(tmp_path / "m")
+    loaded = __import__("neurocore").load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    mixed = MLPClassifier(hidden_layer_sizes=(8, 8), activation=["tanh", make()], max_iter=2,
+                          random_state=0).fit(X, y)
+    assert mixed.score(X, y) > 0.0 and len(mixed.coefs_) == 3
+    with pytest.raises(ValueError, match="Could not interpret activation"):
+        MLPClassifier(hidden_layer_sizes=(8,), activation=lambda z: z, max_iter=2).fit(X, y)
+
+
 @pytest.mark.parametrize("solver", ["rmsprop", "adagrad", "adadelta", "adamax", "nadam", "adamw"])
 def test_every_keras_optimizer_trains_as_a_solver(digits, solver):
     X, y = digits

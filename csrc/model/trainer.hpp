@@ -121,12 +121,18 @@ class Trainer {
  public:
   using EpochCallback = std::function<EpochAnswer(const EpochReport&)>;
   using InterruptCheck = std::function<void()>;
+  // Progress within an epoch: (steps done, steps in the epoch, the mean loss
+  // and metrics of the samples so far), at most once per progress_every and
+  // never for the epoch's last step (on_epoch reports it).
+  using BatchCallback = std::function<void(int64_t, int64_t, double, const std::vector<double>&)>;
+  std::chrono::milliseconds progress_every{100};
 
   Trainer(const Network<T>& net, const TrainConfig& cfg)
       : net_(net), cfg_(cfg), segments_(net.variable_segments()) {}
 
   void fit(const TrainData<T>& data, TrainBuffers<T> buf, TrainState& st,
-           const EpochCallback& on_epoch, const InterruptCheck& check_interrupt) {
+           const EpochCallback& on_epoch, const InterruptCheck& check_interrupt,
+           const BatchCallback& on_batch = nullptr) {
     const int64_t n = data.n_train;
     if (n <= 0) throw std::invalid_argument("no training samples");
     if (cfg_.early_stopping && data.n_val < 1)
@@ -174,7 +180,10 @@ class Trainer {
     auto last_check = clock::now();
     const auto check_every = std::chrono::milliseconds(50);
 
+    const int64_t steps = (n + B - 1) / B;
     for (int64_t it = 0; it < cfg_.max_iter; ++it) {
+      auto last_progress = clock::now();
+      int64_t seen = 0;
       if (cfg_.shuffle) {
         std::iota(perm.begin(), perm.end(), int64_t(0));
         rng.shuffle(perm.data(), n);
@@ -202,9 +211,17 @@ class Trainer {
         }
         finite = std::isfinite(batch_loss);
         accumulated += batch_loss * double(rows);
-        if (check_interrupt && clock::now() - last_check > check_every) {
-          check_interrupt();
-          last_check = clock::now();
+        seen += rows;
+        if (check_interrupt || on_batch) {
+          const auto now = clock::now();
+          if (check_interrupt && now - last_check > check_every) {
+            check_interrupt();
+            last_check = now;
+          }
+          if (on_batch && now - last_progress >= progress_every && start + B < n) {
+            on_batch(start / B + 1, steps, accumulated / double(seen), epoch_metrics_.values());
+            last_progress = clock::now();
+          }
         }
       }
       // a weight can overflow while the loss stays finite (relu maps NaN to 0)

@@ -18,14 +18,17 @@ top of this module; the estimators sit on both.
 import math
 import os
 import re
-import time
 
 import joblib
 import numpy as np
 import scipy.sparse as sp
 
-from . import _core, _persist
+from . import _core, _persist, _progress
 
+
+# the least time between two redraws of the progress bar within an epoch (the
+# C++ batch loop calls back no more often)
+PROGRESS_INTERVAL = 0.1
 
 # the CPUs this process may use (affinity, cgroup quotas), as joblib counts them
 _N_CPUS = max(1, int(joblib.cpu_count()))
@@ -387,7 +390,7 @@ _persist.register_object("OptimizerState", OptimizerState)
 
 
 def run_fit(net, opt, X, Y, sample_weight, train_idx, val_idx, config, rng, on_epoch,
-            best=None, counters=None, record=None):
+            best=None, counters=None, record=None, on_batch=None):
     """Run the C++ training loop on ``net`` with the optimizer state ``opt``.
 
     The loop's state goes in and comes back here, whatever happens (an error,
@@ -395,8 +398,9 @@ def run_fit(net, opt, X, Y, sample_weight, train_idx, val_idx, config, rng, on_e
     (shuffling, dropout and noise draw from it), and ``counters``, the
     scikit-learn stopping rule's (t, no_improvement_count, best_loss,
     best_val_score); ``record(state)`` then sees what the loop completed, even
-    when it raised. Returns the core's TrainState (n_iter, loss_curve,
-    val_scores, diverged, ...)."""
+    when it raised. ``on_batch(step, steps, loss, metrics)``, if given, sees
+    the epoch's progress at most every 0.1 s. Returns the core's TrainState
+    (n_iter, loss_curve, val_scores, diverged, ...)."""
     state = _core.TrainState()
     state.lr = float(opt.lr)
     state.iterations = int(opt.t)
@@ -408,7 +412,7 @@ def run_fit(net, opt, X, Y, sample_weight, train_idx, val_idx, config, rng, on_e
     state.rng_pos = int(pos)
     try:
         net.core.fit(net.params, opt.slots, best, X, Y, sample_weight, train_idx, val_idx, config,
-                     state, on_epoch, net.state)
+                     state, on_epoch, net.state, on_batch)
     finally:
         opt.lr = float(state.lr)
         opt.t = int(state.iterations)
@@ -578,7 +582,16 @@ class Trainer:
         })
         steps = math.ceil(train_idx.size / cfg["batch_size"])
         has_schedule = cfg.get("schedule") is not None
-        t0 = [time.perf_counter()]
+        bar = [None]
+
+        def begin_epoch(epoch):
+            if verbose:
+                if epochs > 1:
+                    print(f"Epoch {epoch + 1}/{epochs}", flush=True)
+                bar[0] = _progress.Progbar(steps, verbose)
+
+        def on_batch(step, _steps, loss, metrics):
+            bar[0].update(step, [("loss", loss)] + list(zip(metric_names, metrics)))
 
         def set_optimizer_lr(lr):
             if not has_schedule:
@@ -592,17 +605,12 @@ class Trainer:
                 logs["val_loss"] = val_loss
                 logs.update(("val_" + k, v) for k, v in zip(metric_names, val_metrics))
             if verbose:
-                now = time.perf_counter()
-                took, t0[0] = now - t0[0], now
-                figures = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
-                print(f"{steps}/{steps} - {took:.0f}s - {took / steps * 1e3:.0f}ms/step - {figures}",
-                      flush=True)
+                bar[0].update(steps, list(logs.items()), finalize=True)
             set_optimizer_lr(rate[0])
             callbacks.on_epoch_end(epoch, logs)
             stop = bool(model.stop_training)
             if not stop and epoch + 1 < epochs:
-                if verbose:
-                    print(f"Epoch {epoch + 2}/{epochs}", flush=True)
+                begin_epoch(epoch + 1)
                 callbacks.on_epoch_begin(epoch + 1, {})
             new_lr = None
             if not has_schedule and float(self.optimizer.learning_rate) != rate[0]:
@@ -612,15 +620,17 @@ class Trainer:
         opt = self.opt
         rate = [float(opt.lr)]  # the base rate as callbacks last saw it
         model.stop_training = False
-        if verbose:
-            print(f"Epoch {initial_epoch + 1}/{epochs}", flush=True)
+        begin_epoch(initial_epoch)
         set_optimizer_lr(rate[0])
         callbacks.on_epoch_begin(initial_epoch, {})
         if not has_schedule and float(self.optimizer.learning_rate) != rate[0]:
             rate[0] = opt.lr = float(self.optimizer.learning_rate)
         if epochs <= initial_epoch or model.stop_training:
             return 0
-        state = run_fit(self.net, opt, X, Y, sample_weight, train_idx, val_idx, cfg, rng, on_epoch)
+        live = verbose == 1 and bar[0] is not None and bar[0].dynamic  # a bar within each epoch
+        cfg["progress_ms"] = int(PROGRESS_INTERVAL * 1000)
+        state = run_fit(self.net, opt, X, Y, sample_weight, train_idx, val_idx, cfg, rng, on_epoch,
+                        on_batch=on_batch if live else None)
         if state.diverged:
             raise ValueError(diverged_message(state.diverged_epoch))
         return int(state.n_iter)

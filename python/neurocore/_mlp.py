@@ -28,13 +28,17 @@ _SHARED_PARAMS_DOC = """
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element represents the number of neurons in the ith hidden layer.
 
-    activation : str or list of str, default='relu'
+    activation : str, activation object or list of them, default='relu'
         Activation function for the hidden layers, or one per hidden layer.
         scikit-learn's 'identity' (f(x) = x), 'logistic' (f(x) = 1 / (1 +
         exp(-x))), 'tanh' and 'relu' (f(x) = max(0, x)), and Keras's 'linear',
         'sigmoid', 'hard_sigmoid' (Keras 2: clip(0.2 x + 0.5, 0, 1)),
         'softsign', 'leaky_relu' (slope 0.2), 'relu6', 'elu', 'selu',
-        'softplus', 'softmax', 'gelu', 'swish' / 'silu' and 'exponential'.
+        'softplus', 'softmax', 'gelu', 'swish' / 'silu' and 'exponential';
+        or, as the Keras facade takes them, an activation layer of
+        ``neurocore.keras.layers`` with its parameters (``LeakyReLU(0.3)``,
+        ``ELU(0.5)``, ``ReLU(max_value=6)``) or a function of
+        ``neurocore.keras.activations``.
 
     solver : {'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad', 'adadelta', \
             'adamax', 'nadam', 'adamw'}, default='adam'
@@ -407,6 +411,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         if kind == "multiclass":  # as LabelBinarizer.inverse_transform, without its overhead
             return self.classes_.take(y_pred.argmax(axis=1))
         if kind == "binary":
+            if len(self.classes_) == 1:  # fitted on one class (LabelBinarizer's inverse_transform)
+                return np.repeat(self.classes_, y_pred.shape[0])
             return self.classes_.take((y_pred.ravel() > threshold).astype(np.intp))
         return self._label_binarizer.inverse_transform(y_pred, threshold=threshold)
 

@@ -24,6 +24,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from threadpoolctl import threadpool_limits
 
 from . import _engine
+from .keras import activations as _keras_activations
 from ._activations import ACTIVATION_NAMES, activation_spec
 from ._persist import PersistMixin
 from ._validation import FastValidationMixin, check_random_state, exclusive_fit
@@ -96,7 +97,7 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "activation": [StrOptions(set(ACTIVATION_NAMES)), list, tuple],
+        "activation": [StrOptions(set(ACTIVATION_NAMES)), list, tuple, callable],
         "solver": [StrOptions({"lbfgs", *_STOCHASTIC_SOLVERS})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
@@ -222,22 +223,29 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
         return 1.0
 
     def _hidden_activations(self, n_hidden=None):
-        """One activation name per hidden layer, checked."""
+        """One activation per hidden layer, checked, as the core's spec: from a
+        name, or (as in the Keras facade) an activation layer such as
+        ``LeakyReLU(0.3)`` or a function of neurocore.keras.activations."""
         if n_hidden is None:
             n_hidden = len(self._layer_units) - 2
         act = self.activation
-        names = [act] * n_hidden if isinstance(act, str) else list(act)
-        if len(names) != n_hidden:
+        entries = list(act) if isinstance(act, (list, tuple)) else [act] * n_hidden
+        if len(entries) != n_hidden:
             raise ValueError(
-                f"activation has {len(names)} entries but the network has {n_hidden} "
+                f"activation has {len(entries)} entries but the network has {n_hidden} "
                 "hidden layers; give one name, or one per hidden layer."
             )
-        for name in names:
-            if name not in ACTIVATION_NAMES:
-                raise ValueError(
-                    f"Unknown activation {name!r}; expected one of {sorted(ACTIVATION_NAMES)}."
-                )
-        return names
+        specs = []
+        for entry in entries:
+            if isinstance(entry, str):
+                if entry not in ACTIVATION_NAMES:
+                    raise ValueError(
+                        f"Unknown activation {entry!r}; expected one of {sorted(ACTIVATION_NAMES)}."
+                    )
+                specs.append(activation_spec(entry))
+            else:
+                specs.append(_keras_activations.get(entry))  # a ValueError names what it cannot read
+        return specs
 
     def _dropout_rates(self, n_hidden):
         rates = self.dropout
@@ -267,13 +275,13 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
         bn = {True: "before", False: None}.get(self.batch_norm, self.batch_norm)
         l1 = {"kernel_l1": float(self.l1)} if self.l1 else {}
         specs = []
-        for u, name, rate in zip(units[1:-1], hidden, rates):
+        for u, act, rate in zip(units[1:-1], hidden, rates):
             if bn == "before":
                 specs += [{"type": "dense", "units": int(u), **activation_spec("linear"), **l1},
                           {"type": "batch_normalization"},
-                          {"type": "activation", **activation_spec(name)}]
+                          {"type": "activation", **act}]
             else:
-                specs.append({"type": "dense", "units": int(u), **activation_spec(name), **l1})
+                specs.append({"type": "dense", "units": int(u), **act, **l1})
                 if bn == "after":
                     specs.append({"type": "batch_normalization"})
             if rate > 0:
@@ -439,8 +447,9 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
         # scikit-learn's Glorot-uniform initialisation, drawn in its order (the
         # bound is sqrt(2 / fan) for logistic layers, sqrt(6 / fan) otherwise;
         # the output layer follows the last hidden layer, as in scikit-learn)
-        hidden = self._hidden_activations(len(layer_units) - 2)
-        feeding = hidden + [hidden[-1] if hidden else self.activation]
+        hidden = [spec["activation"] for spec in self._hidden_activations(len(layer_units) - 2)]
+        first = self.activation if isinstance(self.activation, str) else "relu"
+        feeding = hidden + [hidden[-1] if hidden else first]
         c_off, b_off = 0, n_coefs
         for i, (fan_in, fan_out) in enumerate(zip(layer_units[:-1], layer_units[1:])):
             name = feeding[i] if isinstance(feeding[i], str) else "relu"

@@ -17,7 +17,7 @@ import os
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
-from .. import _engine
+from .. import _engine, _progress
 from .._persist import read_archive, write_archive
 from .._validation import exclusive_fit
 from . import _config, _functional
@@ -352,7 +352,7 @@ class Sequential:
 
     def predict_on_batch(self, x):
         """The model's outputs for the batch x, as predict."""
-        return self.predict(x)
+        return self.predict(x, verbose=0)
 
     @staticmethod
     def _results(logs, names, return_dict):
@@ -378,16 +378,35 @@ class Sequential:
         self._require_compiled()
         self._require_built()
         names, specs = _metrics.resolve(self._compiled["metrics"], self._net.loss_name, self._net.n_out)
+        bar = self._inference_bar(x, batch_size, verbose)
         loss, values = self._net.evaluate(x, y, sample_weight, specs, _engine.n_threads(None))
-        return self._results({"loss": loss, **dict(zip(names, values))}, names, return_dict)
+        logs = {"loss": loss, **dict(zip(names, values))}
+        if bar is not None:
+            bar[0].update(bar[1], list(logs.items()), finalize=True)
+        return self._results(logs, names, return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs for x (inference mode: no dropout, moving statistics)."""
         self._require_built()
-        return self._net.predict(x, _engine.n_threads(None))
+        bar = self._inference_bar(x, batch_size, verbose)
+        out = self._net.predict(x, _engine.n_threads(None))
+        if bar is not None:
+            bar[0].update(bar[1], finalize=True)
+        return out
+
+    @staticmethod
+    def _inference_bar(x, batch_size, verbose):
+        """(Progbar, steps) for evaluate / predict with verbose (Keras's line:
+        steps of batch_size, 32 by default, the time they took), or None."""
+        verbose = 1 if verbose == "auto" else int(verbose)
+        if not verbose:
+            return None
+        n = x[3] if isinstance(x, tuple) else len(x)
+        steps = max(1, math.ceil(n / int(batch_size or 32)))
+        return _progress.Progbar(steps, verbose), steps
 
     def __call__(self, x):
-        return self.predict(x)
+        return self.predict(x, verbose=0)
 
     # ------------------------------------------------------------------
     # weights and persistence
