@@ -37,5 +37,8 @@ def test_readme_usage_example_runs(capsys, tmp_path, monkeypatch):
     assert float(re.search(r"logistic regression on 4 codes: ([0-9.]+)", out).group(1)) > 0.75
     assert "codes: (1797, 16) reconstructions: (1797, 64)" in out
     assert float(re.search(r"augmented, 3-fold accuracy: ([0-9.]+)", out).group(1)) > 0.8
+    assert "ONNX Runtime agrees with predict: True" in out
+    assert "outputs: ['output_label', 'output_probability']" in out
+    assert (tmp_path / "training_curve.png").stat().st_size > 10000  # the block says it writes it
     if importlib.util.find_spec("dask_ml") is not None:
         assert re.search(r"best on the cluster: \{'alpha': [0-9.e-]+, 'hidden_layer_sizes'", out)

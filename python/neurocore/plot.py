@@ -124,7 +124,8 @@ class TrainingCurveDisplay:
                 (self.lines_[k],) = where.plot(np.arange(1, values.size + 1), values, style, label=k)
             if keys:
                 where.set_xlabel("epoch")
-                where.set_ylabel(label if len(keys) > 1 or label == "loss" else keys[0])
+                bases = {k[4:] if k.startswith("val_") else k for k in keys}
+                where.set_ylabel(bases.pop() if len(bases) == 1 else label)
                 where.legend(loc="best")
         title = name if name is not None else self.estimator_name
         if title:
