@@ -203,7 +203,10 @@ def _window_pads(spec, key_k, in_dims, out_dims, kernel, strides, dilations):
 
 
 def _dense(g, spec, x, w, shapes):
-    y = g.op("MatMul", [x, g.const(w["kernel"], "kernel")])
+    if len(shapes[0]) == 1 and "bias" in w:  # rows of features: one Gemm
+        y = g.op("Gemm", [x, g.const(w["kernel"], "kernel"), g.const(w["bias"], "bias")])
+        return _activation(g, y, spec)
+    y = g.op("MatMul", [x, g.const(w["kernel"], "kernel")])  # per step of a sequence too
     if "bias" in w:
         y = g.op("Add", [y, g.const(w["bias"], "bias")])
     return _activation(g, y, spec)
