@@ -23,6 +23,7 @@ if "OMP_WAIT_POLICY" not in _os.environ:
 
 from . import _core  # noqa: E402
 from ._autoencoder import NeuralNetAutoencoder  # noqa: E402
+from ._device import DeviceUnavailableError  # noqa: E402
 from ._mlp import MLPClassifier, MLPRegressor  # noqa: E402
 from ._neural_net import NeuralNetClassifier, NeuralNetRegressor  # noqa: E402
 from ._onnx import install_skl2onnx_hook as _install_skl2onnx_hook  # noqa: E402
@@ -35,5 +36,5 @@ __version__ = "0.1.0"
 
 _install_skl2onnx_hook()  # skl2onnx, once imported, converts neurocore estimators in pipelines
 
-__all__ = ["BernoulliRBM", "MLPClassifier", "MLPRegressor", "NeuralNetAutoencoder", "NeuralNetClassifier", "NeuralNetRegressor", "load",
+__all__ = ["BernoulliRBM", "DeviceUnavailableError", "MLPClassifier", "MLPRegressor", "NeuralNetAutoencoder", "NeuralNetClassifier", "NeuralNetRegressor", "load",
            "show_config", "system_info", "to_onnx", "__version__"]

@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _engine, _persist
+from ._device import require_device
 from ._neural_net import _REGRESSOR_LOSSES, _SHARED_DOC, _BaseNeuralNet, _hidden_layers, _sample_shape
 from ._validation import exclusive_fit
 from .keras import layers as _layers
@@ -160,7 +161,8 @@ class NeuralNetAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _B
 
     def __init__(self, encoder=(64, 16), decoder=None, *, loss="mse", output_activation="auto", noise=0.0,
                  optimizer="adam", metrics=None, epochs=100, batch_size=32, validation_split=0.0,
-                 callbacks=None, shuffle=True, random_state=None, n_jobs=None, verbose=0, dtype="float32"):
+                 callbacks=None, shuffle=True, random_state=None, n_jobs=None, verbose=0, dtype="float32",
+                 device="cpu"):
         self.encoder = encoder
         self.decoder = decoder
         self.loss = loss
@@ -177,6 +179,7 @@ class NeuralNetAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _B
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.dtype = dtype
+        self.device = device
 
     # -- the network ----------------------------------------------------------
     def _loss_name(self):
@@ -213,6 +216,7 @@ class NeuralNetAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _B
         return layers, len(noise) + len(encoder) - 1
 
     def _fit_ae(self, X, incremental):
+        require_device(self.device, type(self).__name__)
         first = not incremental or "_net" not in self.__dict__
         X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=np.dtype(self.dtype), order="C",
                           reset=first, allow_nd=True)
@@ -296,6 +300,8 @@ class NeuralNetAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _B
 
     def _rows(self, X):
         check_is_fitted(self, "_net")
+        if self.device != "cpu":
+            require_device(self.device, type(self).__name__)
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False, dtype=np.dtype(self.dtype),
                           order="C", allow_nd=True)
         if tuple(X.shape[1:]) != self._sample_shape:

@@ -154,6 +154,13 @@ _SHARED_PARAMS_DOC = """
         with logs 'loss', 'learning_rate' and (with early_stopping)
         'validation_score'; they may stop the fit or change the learning rate.
         Stochastic solvers only.
+
+    device : {'cpu', 'cuda', 'cuda:N'}, default='cpu'
+        Where the model computes. 'cuda' needs neurocore's optional CUDA
+        extension and a usable GPU: when either is missing, fit and predict
+        raise ``DeviceUnavailableError`` saying which (never a silent fall
+        back to the CPU). The GPU path of the networks themselves is not in
+        this build yet, so 'cuda' raises that error on a GPU machine too.
 """
 
 
@@ -294,6 +301,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         l1=0.0,
         class_weight=None,
         callbacks=None,
+        device="cpu",
     ):
         self.class_weight = class_weight
         super().__init__(
@@ -327,6 +335,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             batch_norm=batch_norm,
             l1=l1,
             callbacks=callbacks,
+            device=device,
         )
 
     def _validate_input(self, X, y, incremental, reset, dtype):
@@ -635,6 +644,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         batch_norm=False,
         l1=0.0,
         callbacks=None,
+        device="cpu",
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -667,6 +677,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             batch_norm=batch_norm,
             l1=l1,
             callbacks=callbacks,
+            device=device,
         )
 
     def predict(self, X):

@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_limits
 from . import _engine
 from .keras import activations as _keras_activations
 from ._activations import ACTIVATION_NAMES, activation_spec
+from ._device import require_device
 from ._persist import PersistMixin
 from ._validation import FastValidationMixin, check_random_state, exclusive_fit
 
@@ -139,6 +140,7 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
         "batch_norm": ["boolean", StrOptions({"before", "after"})],
         "l1": [Interval(Real, 0, None, closed="left")],
         "callbacks": [list, tuple, None],
+        "device": [str, None],
     }
 
     def __init__(
@@ -173,6 +175,7 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
         batch_norm=False,
         l1=0.0,
         callbacks=None,
+        device="cpu",
     ):
         self.activation = activation
         self.solver = solver
@@ -204,6 +207,7 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
         self.batch_norm = batch_norm
         self.l1 = l1
         self.callbacks = callbacks
+        self.device = device
 
     # ------------------------------------------------------------------
     # the flat parameter buffer and the C++ network
@@ -514,6 +518,7 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
                 self.best_validation_score_ = None
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
+        require_device(self.device, type(self).__name__)
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
@@ -859,6 +864,8 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
         without feature names, goes straight to the core (which rejects NaN
         and infinity itself); anything else is validated by scikit-learn.
         """
+        if self.device != "cpu":
+            require_device(self.device, type(self).__name__)
         net = self._network()
         Xc = _engine.fast_rows(self, X, net.dtype, net.n_in) if check_input else None
         fast = Xc is not None

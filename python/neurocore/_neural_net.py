@@ -19,6 +19,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _engine, _persist
+from ._device import require_device
 from ._persist import PersistMixin
 from ._validation import FastValidationMixin, check_random_state, exclusive_fit
 from .keras import _functional
@@ -79,10 +80,11 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
         "n_jobs": [Interval(Integral, None, -1, closed="right"), Interval(Integral, 1, None, closed="left"), None],
         "verbose": ["verbose"],
         "dtype": [StrOptions({"float32", "float64"})],
+        "device": [str, None],
     }
 
     def __init__(self, layers, *, optimizer, loss, metrics, epochs, batch_size, validation_split,
-                 callbacks, shuffle, random_state, n_jobs, verbose, dtype):
+                 callbacks, shuffle, random_state, n_jobs, verbose, dtype, device="cpu"):
         self.layers = layers
         self.optimizer = optimizer
         self.loss = loss
@@ -96,6 +98,7 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.dtype = dtype
+        self.device = device
 
     def _fit_network(self, X, Y, sample_weight, output_layer, loss, incremental=False,
                      sample_shape=None, layers=None):
@@ -104,6 +107,7 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
         state and its random stream (a first incremental call starts one).
         The network is ``layers`` when given (fresh layer objects), else the
         hidden layers then output_layer."""
+        require_device(self.device, type(self).__name__)
         dtype = np.dtype(self.dtype)
         # the per-sample shape: X's own (images, sequences) or its features
         sample = tuple(sample_shape) if sample_shape else (
@@ -223,6 +227,8 @@ class _BaseNeuralNet(PersistMixin, FastValidationMixin, BaseEstimator):
     def _outputs(self, X):
         if "_net" not in self.__dict__:
             check_is_fitted(self)
+        if self.device != "cpu":
+            require_device(self.device, type(self).__name__)
         self._check_raw_X(X)
         Xc = _engine.fast_rows(self, X, self._net.dtype, self._net.n_in)
         fast = Xc is not None
@@ -284,6 +290,13 @@ _SHARED_DOC = """
 
     dtype : {'float32', 'float64'}, default='float32'
         Precision of the parameters and computation.
+
+    device : {'cpu', 'cuda', 'cuda:N'}, default='cpu'
+        Where the model computes. 'cuda' needs neurocore's optional CUDA
+        extension and a usable GPU: when either is missing, fit and predict
+        raise ``DeviceUnavailableError`` saying which (never a silent fall
+        back to the CPU). The GPU path of the networks themselves is not in
+        this build yet, so 'cuda' raises that error on a GPU machine too.
 """
 
 _ATTRS_DOC = """
@@ -351,11 +364,11 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
 
     def __init__(self, layers=(100,), *, optimizer="adam", loss="auto", metrics=None, epochs=100,
                  batch_size=32, validation_split=0.0, callbacks=None, shuffle=True, class_weight=None,
-                 random_state=None, n_jobs=None, verbose=0, dtype="float32"):
+                 random_state=None, n_jobs=None, verbose=0, dtype="float32", device="cpu"):
         super().__init__(layers, optimizer=optimizer, loss=loss, metrics=metrics, epochs=epochs,
                          batch_size=batch_size, validation_split=validation_split, callbacks=callbacks,
                          shuffle=shuffle, random_state=random_state, n_jobs=n_jobs, verbose=verbose,
-                         dtype=dtype)
+                         dtype=dtype, device=device)
         self.class_weight = class_weight
 
     def _is_hinge(self):
@@ -568,11 +581,11 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
 
     def __init__(self, layers=(100,), *, optimizer="adam", loss="auto", metrics=None, epochs=100,
                  batch_size=32, validation_split=0.0, callbacks=None, shuffle=True,
-                 random_state=None, n_jobs=None, verbose=0, dtype="float32"):
+                 random_state=None, n_jobs=None, verbose=0, dtype="float32", device="cpu"):
         super().__init__(layers, optimizer=optimizer, loss=loss, metrics=metrics, epochs=epochs,
                          batch_size=batch_size, validation_split=validation_split, callbacks=callbacks,
                          shuffle=shuffle, random_state=random_state, n_jobs=n_jobs, verbose=verbose,
-                         dtype=dtype)
+                         dtype=dtype, device=device)
 
     @exclusive_fit
     @_fit_context(prefer_skip_nested_validation=True)

@@ -347,7 +347,14 @@ def _rebuild(meta, raw):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # scikit-learn's version notice
             est.__setstate__({**est.__dict__, **state})
-        est._check_restored()
+        device = est.__dict__.get("device")
+        if device is not None:  # the check runs the network on the CPU core, whatever its device
+            est.device = "cpu"
+        try:
+            est._check_restored()
+        finally:
+            if device is not None:
+                est.device = device
     return est
 
 

@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _core, _persist
+from ._device import require_device
 from ._engine import n_threads, to_core
 from ._validation import check_random_state
 
@@ -71,6 +72,13 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _persist.P
         uses every usable core, -1 every core, -k every core but k - 1.
         Results are the same at any value.
 
+    device : {'cpu', 'cuda', 'cuda:N'}, default='cpu'
+        Where the model computes (not in scikit-learn). 'cuda' needs
+        neurocore's optional CUDA extension and a usable GPU: when either is
+        missing, fit and transform raise ``DeviceUnavailableError`` saying
+        which. The RBM has no GPU path in this build yet, so 'cuda' raises
+        that error on a GPU machine too.
+
     Attributes
     ----------
     intercept_hidden_ : ndarray of shape (n_components,)
@@ -108,12 +116,13 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _persist.P
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
+        "device": [str, None],
         "n_jobs": [Interval(Integral, None, -1, closed="right"), Interval(Integral, 1, None, closed="left"),
                    None],
     }
 
     def __init__(self, n_components=256, *, learning_rate=0.1, batch_size=10, n_iter=10, verbose=0,
-                 random_state=None, n_jobs=None):
+                 random_state=None, n_jobs=None, device="cpu"):
         self.n_components = n_components
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -121,10 +130,13 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _persist.P
         self.verbose = verbose
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.device = device
 
     # -- the core's views ----------------------------------------------------
     def _params(self):
         """components_ and the intercepts as C-ordered arrays of one dtype (the core updates them)."""
+        if self.device != "cpu":
+            require_device(self.device, type(self).__name__)
         # (a copy only when they are not: set by hand, or loaded read-only)
         W = self.components_ = np.require(self.components_, requirements=["C", "W"])
         self.intercept_hidden_ = np.require(self.intercept_hidden_, W.dtype, ["C", "W"])
@@ -275,6 +287,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _persist.P
         self : BernoulliRBM
             The fitted model.
         """
+        require_device(self.device, type(self).__name__)
         first_pass = not hasattr(self, "components_")
         X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=first_pass)
         if not hasattr(self, "random_state_"):
@@ -354,6 +367,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _persist.P
         self : BernoulliRBM
             The fitted model.
         """
+        require_device(self.device, type(self).__name__)
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32))
         rng = check_random_state(self.random_state)
         self.components_ = np.ascontiguousarray(

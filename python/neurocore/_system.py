@@ -3,7 +3,7 @@
 import os
 import platform
 
-from . import _core, _engine
+from . import _core, _device, _engine
 
 __all__ = ["show_config", "system_info"]
 
@@ -48,7 +48,9 @@ def system_info():
         uses), ``hardware_threads``, ``openmp_max_threads`` and the OpenMP
         environment variables set; ``numpy_blas`` (numpy's BLAS, name, version
         and core type: the reference ``bench/compare.py`` measures its GEMM
-        peak with; neurocore's own products do not use it).
+        peak with; neurocore's own products do not use it); ``cuda`` (the
+        optional CUDA extension: whether it is built, its runtime, driver and
+        cuBLASLt versions, the usable GPUs or why there are none).
     """
     isa = _core.isa_info()
     env = {k: os.environ[k] for k in ("NEUROCORE_ISA", "OMP_NUM_THREADS", "OMP_WAIT_POLICY",
@@ -68,6 +70,7 @@ def system_info():
         "openmp_max_threads": _core.max_threads(),
         "environment": env,
         "numpy_blas": _numpy_blas(),
+        "cuda": _device.cuda_info(),
     }
 
 
@@ -97,4 +100,17 @@ def show_config():
     if blas:
         lines.append(f"  numpy's blas: {blas['name']} {blas['version']}, core type {blas['core_type']}, "
                      f"{blas['threads']} threads")
+    cuda = info["cuda"]
+    if not cuda["built"]:
+        lines.append(f"  cuda: extension {cuda['import_error']} (CMake option NEUROCORE_CUDA=ON builds it)")
+    else:
+        lines.append(f"  cuda: extension built, runtime {cuda['runtime']}, driver {cuda['driver'] or 'none'}, "
+                     f"cuBLASLt {cuda['cublaslt']}")
+        if cuda["devices"]:
+            for i, gpu in enumerate(cuda["gpus"]):
+                lines.append(f"  cuda:{i}: {gpu['name']}, compute capability "
+                             f"{'.'.join(map(str, gpu['compute_capability']))}, "
+                             f"{gpu['total_memory'] / 2**30:.0f} GiB")
+        else:
+            lines.append(f"  cuda devices: none usable ({cuda['error'] or 'the runtime sees none'})")
     print("\n".join(lines))

@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.exceptions import NotFittedError
 
 from .. import _engine, _progress
+from .._device import parse_device, require_device
 from .._persist import read_archive, write_archive
 from .._validation import exclusive_fit
 from . import _config, _functional
@@ -39,6 +40,13 @@ class Sequential:
     layers : list of Layer, optional
         The layers, first to last (an ``Input`` may come first).
     name : str, optional
+    device : {'cpu', 'cuda', 'cuda:N'}, default='cpu'
+        Where fit, evaluate and predict compute (not in Keras, where a device
+        scope does this). 'cuda' needs neurocore's optional CUDA extension and
+        a usable GPU: when either is missing they raise
+        ``DeviceUnavailableError`` saying which; the networks have no GPU
+        path in this build yet, so 'cuda' raises that error on a GPU machine
+        too.
 
     Examples
     --------
@@ -51,7 +59,9 @@ class Sequential:
     >>> model.compile('rmsprop', 'categorical_crossentropy', metrics=['accuracy'])
     """
 
-    def __init__(self, layers=None, name=None):
+    def __init__(self, layers=None, name=None, device="cpu"):
+        parse_device(device)  # a malformed device string fails here
+        self.device = device  # 'cpu', 'cuda' or 'cuda:N': checked by fit, evaluate and predict
         self.name = name or "sequential"
         self._layers = []
         self._net = None
@@ -217,6 +227,11 @@ class Sequential:
     def _require_compiled(self):
         if not self._compiled:
             raise RuntimeError("You must compile your model before training/testing. Use `model.compile(optimizer, loss)`.")
+        self._require_device()
+
+    def _require_device(self):
+        if self.__dict__.get("device", "cpu") != "cpu":
+            require_device(self.device, f"a Keras-facade {type(self).__name__}")
 
     @exclusive_fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -387,6 +402,7 @@ class Sequential:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs for x (inference mode: no dropout, moving statistics)."""
+        self._require_device()
         self._require_built()
         bar = self._inference_bar(x, batch_size, verbose)
         out = self._net.predict(x, _engine.n_threads(None))
@@ -533,14 +549,14 @@ class Model(Sequential):
     >>> encoder = Model(x, code)  # the same first layer, the same weights
     """
 
-    def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
+    def __init__(self, inputs=None, outputs=None, name=None, device="cpu", **kwargs):
         if kwargs:
             raise TypeError(f"Model got unexpected arguments {sorted(kwargs)}")
         if inputs is None or outputs is None:
             raise ValueError("Model(inputs, outputs) needs the input and output tensors (subclassing "
                              "Model with a call method is not supported: the core runs the layers)")
         input_layer, layers = _functional.chain(inputs, outputs)
-        super().__init__([input_layer, *layers], name=name or "functional")
+        super().__init__([input_layer, *layers], name=name or "functional", device=device)
         self.inputs = [_functional.single(inputs, "inputs")]
         self.outputs = [_functional.single(outputs, "outputs")]
 
