@@ -12,6 +12,15 @@ import re
 
 __all__ = ["DeviceUnavailableError", "cuda_info", "parse_device", "require_device"]
 
+# the ``device`` parameter's docstring entry, shared by the estimators
+DEVICE_DOC = """    device : {'cpu', 'cuda', 'cuda:N'}, default='cpu'
+        Where the model computes. 'cuda' needs neurocore's optional CUDA
+        extension and a usable GPU: when either is missing, fit and predict
+        raise ``DeviceUnavailableError`` saying which (never a silent fall
+        back to the CPU). The GPU path of the networks themselves is not in
+        this build yet, so 'cuda' raises that error on a GPU machine too.
+"""
+
 _PATTERN = re.compile(r"(cpu|cuda)(?::(\d+))?\Z")
 
 

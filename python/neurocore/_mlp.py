@@ -17,6 +17,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 
 from . import _engine, _persist
+from ._device import DEVICE_DOC
 from ._mlp_base import BaseMultilayerPerceptron
 from ._validation import exclusive_fit, validate_xy
 
@@ -155,13 +156,7 @@ _SHARED_PARAMS_DOC = """
         'validation_score'; they may stop the fit or change the learning rate.
         Stochastic solvers only.
 
-    device : {'cpu', 'cuda', 'cuda:N'}, default='cpu'
-        Where the model computes. 'cuda' needs neurocore's optional CUDA
-        extension and a usable GPU: when either is missing, fit and predict
-        raise ``DeviceUnavailableError`` saying which (never a silent fall
-        back to the CPU). The GPU path of the networks themselves is not in
-        this build yet, so 'cuda' raises that error on a GPU machine too.
-"""
+""" + DEVICE_DOC
 
 
 @_persist.register_estimator

@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _engine, _persist
-from ._device import require_device
+from ._device import DEVICE_DOC, require_device
 from ._persist import PersistMixin
 from ._validation import FastValidationMixin, check_random_state, exclusive_fit
 from .keras import _functional
@@ -291,13 +291,7 @@ _SHARED_DOC = """
     dtype : {'float32', 'float64'}, default='float32'
         Precision of the parameters and computation.
 
-    device : {'cpu', 'cuda', 'cuda:N'}, default='cpu'
-        Where the model computes. 'cuda' needs neurocore's optional CUDA
-        extension and a usable GPU: when either is missing, fit and predict
-        raise ``DeviceUnavailableError`` saying which (never a silent fall
-        back to the CPU). The GPU path of the networks themselves is not in
-        this build yet, so 'cuda' raises that error on a GPU machine too.
-"""
+""" + DEVICE_DOC
 
 _ATTRS_DOC = """
     history_ : dict of list
