@@ -316,3 +316,19 @@ def test_skl2onnx_pipeline():
     U = rng.uniform(size=(4, 5))
     h, = run(skl2onnx.to_onnx(rbm, U[:1].astype(np.float32)), U)
     np.testing.assert_allclose(h, rbm.transform(U), **TOL)
+
+
+def test_skl2onnx_registration_is_lazy_and_on_import():
+    """Importing neurocore imports no skl2onnx; importing skl2onnx afterwards
+    registers every estimator's converter (a fresh interpreter, so no earlier
+    import hides the hook)."""
+    pytest.importorskip("skl2onnx")
+    import subprocess
+    import sys
+    code = ("import sys, neurocore; assert 'skl2onnx' not in sys.modules; "
+            "from skl2onnx._supported_operators import sklearn_operator_name_map as m; "
+            "names = sorted(v for k, v in m.items() if k.__module__.startswith('neurocore')); print(names)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "NeurocoreMLPClassifier" in out.stdout and "NeurocoreBernoulliRBM" in out.stdout
+    assert out.stdout.count("Neurocore") == 6

@@ -25,6 +25,7 @@ import importlib.abc
 import importlib.metadata
 import importlib.util
 import sys
+import warnings
 
 import numpy as np
 from . import _persist
@@ -772,7 +773,11 @@ class _RegisterOnImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         self._loader.exec_module(module)
         if self in sys.meta_path:
             sys.meta_path.remove(self)
-        register_skl2onnx()
+        try:  # never break the user's import of skl2onnx
+            register_skl2onnx()
+        except Exception as e:  # noqa: BLE001 - a skl2onnx release with another API
+            warnings.warn(f"neurocore could not register its skl2onnx converters: {e!r}; "
+                          "call neurocore._onnx.register_skl2onnx() to see why", RuntimeWarning, stacklevel=2)
 
 
 def install_skl2onnx_hook():
