@@ -332,3 +332,15 @@ def test_skl2onnx_registration_is_lazy_and_on_import():
     assert out.returncode == 0, out.stderr
     assert "NeurocoreMLPClassifier" in out.stdout and "NeurocoreBernoulliRBM" in out.stdout
     assert out.stdout.count("Neurocore") == 6
+
+
+def test_keras_export_writes_onnx(tmp_path, capsys):
+    model = perturbed(Sequential([Input(shape=(5,)), L.Dense(3, activation="tanh")]))
+    proto = model.export(tmp_path / "m.onnx")
+    assert "Saved an ONNX model to" in capsys.readouterr().out
+    X = np.random.RandomState(0).normal(size=(4, 5)).astype(np.float32)
+    out, = run(onnx.load(tmp_path / "m.onnx"), X)
+    np.testing.assert_allclose(out, model.predict(X, verbose=0), **TOL)
+    assert proto.graph.output[0].name == "output_0"
+    with pytest.raises(ValueError, match="format must be 'onnx'"):
+        model.export(tmp_path / "m", format="tf_saved_model")

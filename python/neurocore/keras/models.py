@@ -17,7 +17,7 @@ import os
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
-from .. import _engine, _progress
+from .. import _engine, _onnx, _progress
 from .._device import parse_device, require_device
 from .._persist import read_archive, write_archive
 from .._validation import exclusive_fit
@@ -470,6 +470,36 @@ class Sequential:
     def get_config(self):
         return {"name": self.name, "class": type(self).__name__,
                 "layers": [_config.serialize(layer) for layer in self._layers]}
+
+    def export(self, filepath, format="onnx", verbose=True, **kwargs):
+        """Export the model for serving, as Keras 3's ``model.export``.
+
+        Parameters
+        ----------
+        filepath : str or path-like
+            The file to write.
+        format : {'onnx'}, default='onnx'
+            ONNX, which ONNX Runtime serves (``neurocore.to_onnx``: input
+            ``X`` of shape ``(None, *input_shape)``, output ``output_0``).
+            Keras's TensorFlow formats need TensorFlow and are not offered.
+        verbose : bool, default=True
+            Print what was written.
+        **kwargs
+            Passed to ``neurocore.to_onnx`` (``target_opset``, ``name``, ``X``).
+
+        Returns
+        -------
+        onnx.ModelProto
+        """
+        if format != "onnx":
+            raise ValueError(f"format must be 'onnx' (ONNX Runtime serves it); got {format!r}: Keras's "
+                             "TensorFlow formats need TensorFlow")
+        proto = _onnx.to_onnx(self, path=filepath, **kwargs)
+        if verbose:
+            shape = ["None", *map(str, self._net.input_shape)]
+            print(f"Saved an ONNX model to {os.fspath(filepath)}: input 'X' of shape ({', '.join(shape)}), "
+                  f"output 'output_0'")
+        return proto
 
     def save(self, filepath, overwrite=True):
         """Save architecture, compile settings and weights to one file (a zip of JSON and raw arrays)."""
