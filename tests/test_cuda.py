@@ -232,3 +232,37 @@ def test_bias_activation_matches_the_cpu_core(gpu, act, dtype, tol):
     cpu = neurocore._core.Network(11, [{"type": "activation", **act}], "mean_squared_error", np.dtype(dtype).name)
     ref = cpu.predict(np.zeros(0, dtype), np.ascontiguousarray(x + bias), 1)
     np.testing.assert_allclose(gpu._bias_activation(x, bias, act), ref, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-13), (np.float32, 1e-6)])
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_step_matches_its_rule(gpu, dtype, tol, nesterov):
+    """scikit-learn's SGD with momentum (kernels/optimizers.hpp's sgd_range)
+    on the flat buffer, L2 folded into the gradient."""
+    rng = np.random.RandomState(1)
+    p, v, g = (rng.normal(size=1000).astype(dtype) for _ in range(3))
+    l2, mu, eta = 1e-3, 0.9, 0.05
+    new_p, new_v = gpu._sgd_step(p, v, g, l2, mu, eta, nesterov)
+    gg = g + l2 * p
+    ref_v = mu * v - eta * gg
+    ref_p = p + (mu * ref_v - eta * gg if nesterov else ref_v)
+    np.testing.assert_allclose(new_v, ref_v, rtol=tol, atol=tol)
+    np.testing.assert_allclose(new_p, ref_p, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-13), (np.float32, 1e-6)])
+def test_adam_step_matches_its_rule(gpu, dtype, tol):
+    """scikit-learn's Adam (kernels/optimizers.hpp's adam_range): the bias
+    correction is in the rate, as scikit-learn writes it."""
+    rng = np.random.RandomState(2)
+    p, m, g = (rng.normal(size=999).astype(dtype) for _ in range(3))
+    v = rng.uniform(size=999).astype(dtype)
+    b1, b2, e, lr, t, l2 = 0.9, 0.999, 1e-8, 1e-3, 7, 1e-4
+    rate = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+    new_p, new_m, new_v = gpu._adam_step(p, m, v, g, l2, b1, b2, 1 - b1, 1 - b2, e, rate)
+    gg = g + l2 * p
+    ref_m = b1 * m + (1 - b1) * gg
+    ref_v = b2 * v + (1 - b2) * gg * gg
+    np.testing.assert_allclose(new_m, ref_m, rtol=tol, atol=tol)
+    np.testing.assert_allclose(new_v, ref_v, rtol=tol, atol=tol)
+    np.testing.assert_allclose(new_p, p - rate * ref_m / (np.sqrt(ref_v) + e), rtol=tol, atol=tol)

@@ -9,6 +9,7 @@
 
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "../core/types.hpp"
 #include "device.hpp"
@@ -110,6 +111,59 @@ py::array_t<T> bias_activation(const Array<T>& X, const Array<T>& bias, const py
   return Y;
 }
 
+// the flat buffers on `device`, each uploaded, one step run, the results back
+template <class T>
+struct Flat {
+  std::vector<cuda::DeviceBuffer> buffers;
+  int64_t n = -1;
+  T* add(const Array<T>& a, int device) {
+    if (a.ndim() != 1 || (n >= 0 && a.shape(0) != n))
+      throw py::value_error("the optimizer's buffers must be 1-d and of one length");
+    n = a.shape(0);
+    buffers.emplace_back(device, sizeof(T) * n);
+    buffers.back().upload(a.data(), sizeof(T) * n);
+    return static_cast<T*>(buffers.back().data());
+  }
+  py::array_t<T> get(size_t i) const {
+    py::array_t<T> out(n);
+    buffers[i].download(out.mutable_data(), sizeof(T) * n);
+    return out;
+  }
+};
+
+// one SGD step (test hook): returns the new (params, velocity)
+template <class T>
+py::tuple sgd_step(const Array<T>& p, const Array<T>& v, const Array<T>& g, T l2, T mu, T eta, bool nesterov,
+                   int device) {
+  Flat<T> f;
+  T* dp = f.add(p, device);
+  T* dv = f.add(v, device);
+  const T* dg = f.add(g, device);
+  {
+    py::gil_scoped_release release;
+    cuda::sgd_step<T>(dp, dv, dg, f.n, l2, mu, eta, nesterov, nullptr);
+    cuda::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  }
+  return py::make_tuple(f.get(0), f.get(1));
+}
+
+// one Adam step (test hook): returns the new (params, m, v)
+template <class T>
+py::tuple adam_step(const Array<T>& p, const Array<T>& m1, const Array<T>& m2, const Array<T>& g, T l2, T b1, T b2,
+                    T c1, T c2, T e, T rate, int device) {
+  Flat<T> f;
+  T* dp = f.add(p, device);
+  T* dm = f.add(m1, device);
+  T* dv = f.add(m2, device);
+  const T* dg = f.add(g, device);
+  {
+    py::gil_scoped_release release;
+    cuda::adam_step<T>(dp, dm, dv, dg, f.n, l2, b1, b2, c1, c2, e, rate, nullptr);
+    cuda::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  }
+  return py::make_tuple(f.get(0), f.get(1), f.get(2));
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_cuda, m) {
@@ -132,5 +186,18 @@ PYBIND11_MODULE(_cuda, m) {
   m.def("_bias_activation", &bias_activation<float>, py::arg("x"), py::arg("bias"), py::arg("act"),
         py::arg("device") = 0);
   m.def("_bias_activation", &bias_activation<double>, py::arg("x"), py::arg("bias"), py::arg("act"),
+        py::arg("device") = 0);
+  {
+    const char* name = "_sgd_step";
+    m.def(name, &sgd_step<float>, py::arg("p"), py::arg("v"), py::arg("g"), py::arg("l2"), py::arg("mu"),
+          py::arg("eta"), py::arg("nesterov"), py::arg("device") = 0);
+    m.def(name, &sgd_step<double>, py::arg("p"), py::arg("v"), py::arg("g"), py::arg("l2"), py::arg("mu"),
+          py::arg("eta"), py::arg("nesterov"), py::arg("device") = 0);
+  }
+  m.def("_adam_step", &adam_step<float>, py::arg("p"), py::arg("m"), py::arg("v"), py::arg("g"), py::arg("l2"),
+        py::arg("b1"), py::arg("b2"), py::arg("c1"), py::arg("c2"), py::arg("e"), py::arg("rate"),
+        py::arg("device") = 0);
+  m.def("_adam_step", &adam_step<double>, py::arg("p"), py::arg("m"), py::arg("v"), py::arg("g"), py::arg("l2"),
+        py::arg("b1"), py::arg("b2"), py::arg("c1"), py::arg("c2"), py::arg("e"), py::arg("rate"),
         py::arg("device") = 0);
 }

@@ -1,5 +1,6 @@
 // Device kernels of the optional _cuda extension: the GPU siblings of
-// kernels/dense.hpp's bias + activation pass and of the GEMM (through
+// kernels/dense.hpp's bias + activation pass, of kernels/optimizers.hpp's SGD
+// and Adam steps, and of the GEMM (through
 // cuBLASLt, FP32 or FP64 compute: no TF32, so float32 results match the CPU
 // core's to float rounding). Row-major, as the CPU core.
 #include <cublasLt.h>
@@ -119,6 +120,57 @@ void bias_activation(T* y, const T* bias, int64_t rows, int64_t cols, const ActS
 
 template void bias_activation<float>(float*, const float*, int64_t, int64_t, const ActSpec&, cudaStream_t);
 template void bias_activation<double>(double*, const double*, int64_t, int64_t, const ActSpec&, cudaStream_t);
+
+// ---------------------------------------------------------------------------
+
+namespace {
+
+template <class T>
+__global__ void sgd_kernel(T* p, T* v, const T* grad, int64_t n, T l2, T mu, T eta, bool nesterov) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const T w = p[i], g = grad[i] + l2 * w;
+    const T vi = mu * v[i] - eta * g;
+    v[i] = vi;
+    p[i] = nesterov ? w + (mu * vi - eta * g) : w + vi;
+  }
+}
+
+template <class T>
+__global__ void adam_kernel(T* p, T* m, T* v, const T* grad, int64_t n, T l2, T b1, T b2, T c1, T c2, T e,
+                            T rate) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const T w = p[i], g = grad[i] + l2 * w;
+    const T mi = b1 * m[i] + c1 * g;
+    const T vi = b2 * v[i] + c2 * (g * g);
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = w - rate * mi / (sqrt(vi) + e);
+  }
+}
+
+}  // namespace
+
+template <class T>
+void sgd_step(T* p, T* v, const T* grad, int64_t n, T l2, T mu, T eta, bool nesterov, cudaStream_t stream) {
+  if (n == 0) return;
+  sgd_kernel<T><<<blocks_for(n, 256), 256, 0, stream>>>(p, v, grad, n, l2, mu, eta, nesterov);
+  check(cudaGetLastError(), "sgd_step launch");
+}
+
+template <class T>
+void adam_step(T* p, T* m, T* v, const T* grad, int64_t n, T l2, T b1, T b2, T c1, T c2, T e, T rate,
+               cudaStream_t stream) {
+  if (n == 0) return;
+  adam_kernel<T><<<blocks_for(n, 256), 256, 0, stream>>>(p, m, v, grad, n, l2, b1, b2, c1, c2, e, rate);
+  check(cudaGetLastError(), "adam_step launch");
+}
+
+template void sgd_step<float>(float*, float*, const float*, int64_t, float, float, float, bool, cudaStream_t);
+template void sgd_step<double>(double*, double*, const double*, int64_t, double, double, double, bool, cudaStream_t);
+template void adam_step<float>(float*, float*, float*, const float*, int64_t, float, float, float, float, float,
+                               float, float, cudaStream_t);
+template void adam_step<double>(double*, double*, double*, const double*, int64_t, double, double, double, double,
+                                double, double, double, cudaStream_t);
 
 // ---------------------------------------------------------------------------
 

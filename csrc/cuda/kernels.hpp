@@ -16,6 +16,16 @@ namespace nc::cuda {
 template <class T>
 void bias_activation(T* y, const T* bias, int64_t rows, int64_t cols, const ActSpec& act, cudaStream_t stream);
 
+// The fused optimizer steps over n values of the flat buffer, as
+// kernels/optimizers.hpp's sgd_range and adam_range (scikit-learn's rules:
+// g = grad + l2 p; SGD v = mu v - eta g, p += v, or with Nesterov p += mu v -
+// eta g; Adam m = b1 m + c1 g, v = b2 v + c2 g^2, p -= rate m / (sqrt(v) + e)).
+template <class T>
+void sgd_step(T* p, T* v, const T* grad, int64_t n, T l2, T mu, T eta, bool nesterov, cudaStream_t stream);
+template <class T>
+void adam_step(T* p, T* m, T* v, const T* grad, int64_t n, T l2, T b1, T b2, T c1, T c2, T e, T rate,
+               cudaStream_t stream);
+
 // One cuBLASLt handle and its workspace (per device; not thread-safe).
 class Blas {
  public:
