@@ -16,7 +16,6 @@ import gc
 import json
 import os
 import platform
-import sys
 import time
 import warnings
 

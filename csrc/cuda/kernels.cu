@@ -12,6 +12,7 @@
 #include <string>
 
 #include "../core/types.hpp"
+#include "device.hpp"
 #include "kernels.hpp"
 
 namespace nc::cuda {
@@ -80,13 +81,6 @@ __global__ void softmax_rows_kernel(T* y, int64_t rows, int64_t cols) {
       s += row[j];
     }
     for (int64_t j = 0; j < cols; ++j) row[j] /= s;
-  }
-}
-
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) {
-    cudaGetLastError();
-    throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
   }
 }
 

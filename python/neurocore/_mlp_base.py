@@ -456,8 +456,7 @@ class BaseMultilayerPerceptron(PersistMixin, FastValidationMixin, BaseEstimator)
         feeding = hidden + [hidden[-1] if hidden else first]
         c_off, b_off = 0, n_coefs
         for i, (fan_in, fan_out) in enumerate(zip(layer_units[:-1], layer_units[1:])):
-            name = feeding[i] if isinstance(feeding[i], str) else "relu"
-            factor = 2.0 if name in ("logistic", "sigmoid") else 6.0
+            factor = 2.0 if feeding[i] in ("logistic", "sigmoid") else 6.0
             bound = np.sqrt(factor / (fan_in + fan_out))
             coef = self._random_state.uniform(-bound, bound, (fan_in, fan_out))
             intercept = self._random_state.uniform(-bound, bound, fan_out)

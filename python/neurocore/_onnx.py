@@ -185,7 +185,7 @@ def _per_axis(value, rank, fallback):
     return v * rank if len(v) == 1 else v
 
 
-def _window_pads(spec, key_k, in_dims, out_dims, kernel, strides, dilations):
+def _window_pads(spec, in_dims, out_dims, kernel, strides, dilations):
     """ONNX pads (begins, then ends) of the core's padding rule (layers/conv.hpp)."""
     padding = spec.get("padding", "valid")
     begins, ends = [], []
@@ -220,7 +220,7 @@ def _conv(g, spec, x, w, shapes):
     k = list(kernel.shape[:rank])
     strides = _per_axis(spec.get("strides"), rank, 1)
     dilations = _per_axis(spec.get("dilation_rate"), rank, 1)
-    pads = _window_pads(spec, "kernel_size", in_dims, out_dims, k, strides, dilations)
+    pads = _window_pads(spec, in_dims, out_dims, k, strides, dilations)
     weight = np.transpose(kernel, (rank + 1, rank) + tuple(range(rank)))  # (filters, c_in / g, k...)
     inputs = [_to_channels_first(g, x, rank), g.const(weight, "kernel")]
     if "bias" in w:
@@ -235,7 +235,7 @@ def _pooling(g, spec, x, w, shapes, is_max):
     _, out_dims = _spatial(shapes[1])
     k = _per_axis(spec.get("pool_size"), rank, 2)
     strides = [s or kk for s, kk in zip(_per_axis(spec.get("strides"), rank, 0), k)]
-    pads = _window_pads(spec, "pool_size", in_dims, out_dims, k, strides, [1] * rank)
+    pads = _window_pads(spec, in_dims, out_dims, k, strides, [1] * rank)
     xc = _to_channels_first(g, x, rank)
     if is_max:
         y = g.op("MaxPool", [xc], kernel_shape=k, strides=strides, pads=pads)
@@ -312,7 +312,7 @@ def _recurrent_options(spec):
         "activation": spec.get("recurrent_activation", "sigmoid")}
 
 
-def _cell_pass(g, spec, x, w, prefix, go_backwards, mask, steps):
+def _cell_pass(g, spec, x, w, prefix, go_backwards, mask):
     """One direction of a recurrent layer over x (n, steps, features): a Scan
     over the steps of the core's cell (layers/rnn_core.hpp). Returns (the
     outputs in processing order (n, steps, units), the last state (n, units))."""
@@ -400,8 +400,7 @@ def _cell_pass(g, spec, x, w, prefix, go_backwards, mask, steps):
 
 
 def _recurrent(g, spec, x, w, shapes, state):
-    steps = shapes[0][0]
-    seq, last = _cell_pass(g, spec, x, w, "", bool(spec.get("go_backwards", False)), state.get("mask"), steps)
+    seq, last = _cell_pass(g, spec, x, w, "", bool(spec.get("go_backwards", False)), state.get("mask"))
     if not spec.get("return_sequences", False):
         state.pop("mask", None)  # consumed (a sequence output passes it on)
         return last
@@ -414,11 +413,10 @@ def _reverse_steps(g, x):
 
 
 def _bidirectional(g, spec, x, w, shapes, state):
-    steps = shapes[0][0]
     backwards = bool(spec.get("go_backwards", False))
     mask = state.get("mask")
-    f_seq, f_last = _cell_pass(g, spec, x, w, "forward_", backwards, mask, steps)
-    b_seq, b_last = _cell_pass(g, spec, x, w, "backward_", not backwards, mask, steps)
+    f_seq, f_last = _cell_pass(g, spec, x, w, "forward_", backwards, mask)
+    b_seq, b_last = _cell_pass(g, spec, x, w, "backward_", not backwards, mask)
     sequences = bool(spec.get("return_sequences", False))
     if sequences:
         a, bb = f_seq, _reverse_steps(g, b_seq)  # the backward steps back in the input's order
@@ -547,16 +545,13 @@ def _classifier_head(g, head, out):
 
 def _head(model):
     """The model's description of what to export (its ``_onnx_export()``)."""
-    try:
-        head = model._onnx_export()
-    except AttributeError:
-        if not hasattr(type(model), "_onnx_export"):
-            raise TypeError(f"{type(model).__name__} is not a neurocore model") from None
-        raise
-    return head
+    if not hasattr(type(model), "_onnx_export"):
+        raise TypeError(f"{type(model).__name__} is not a neurocore model")
+    return model._onnx_export()
 
 
-def _input_name_type(head, X):
+def _input_elem(X):
+    """The input's element type: int64 for an integer sample X, else float32."""
     elem = _FLOAT
     if X is not None:
         X = np.asarray(X)
@@ -612,7 +607,7 @@ def to_onnx(model, X=None, *, path=None, target_opset=None, zipmap=True, name=No
     if zipmap not in (True, False):
         raise ValueError(f"zipmap must be True or False, got {zipmap!r}")
     head = _head(model)
-    elem = _input_name_type(head, X)
+    elem = _input_elem(X)
     g = _Graph(opset=opset)
     x = "X"
     inputs = [_value_info(x, elem, [None] + list(head["input_shape"]))]
